@@ -1,0 +1,2 @@
+/// BTXData (see DESIGN.md §4).
+public enum BTXDataModule {}

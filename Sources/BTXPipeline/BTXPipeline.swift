@@ -1,0 +1,2 @@
+/// BTXPipeline (see DESIGN.md §4).
+public enum BTXPipelineModule {}

@@ -1,0 +1,2 @@
+/// BTXStages (see DESIGN.md §4).
+public enum BTXStagesModule {}

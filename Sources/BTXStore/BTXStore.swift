@@ -1,0 +1,2 @@
+/// BTXStore (see DESIGN.md §4).
+public enum BTXStoreModule {}

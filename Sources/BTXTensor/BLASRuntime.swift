@@ -1,0 +1,104 @@
+import CBLAS
+import Foundation
+
+/// Chooses and checks OpenBLAS's kernels for this CPU.
+///
+/// NOTE: Debian 12's OpenBLAS 0.3.21 does not recognise recent Xeons and silently falls back to
+/// Prescott kernels, 5–10× slower than its SkylakeX ones. The kernels are picked by a load-time
+/// constructor that reads `OPENBLAS_CORETYPE`, so the variable must be set *before* the process
+/// starts: `prepareProcess` sets it and re-executes the current binary once.
+public enum BLASRuntime {
+    /// Environment variable OpenBLAS reads at load time to pick its kernels.
+    public static let coreTypeVariable = "OPENBLAS_CORETYPE"
+    /// Set by us on re-exec so that the child knows the core type was our choice (and checks it).
+    static let autoVariable = "BTXPIPE_BLAS_AUTO"
+    /// Core types from fastest to safest; a failed check moves one step down.
+    static let fallbackChain = ["SkylakeX", "Haswell", "Sandybridge", "Prescott"]
+
+    /// The best OpenBLAS core type this CPU supports, from the kernel's CPU flags.
+    public static func preferredCoreType(cpuFlags: Set<String> = currentCPUFlags()) -> String {
+        let avx512 = ["avx512f", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(cpuFlags.contains)
+        if avx512 { return "SkylakeX" }
+        if cpuFlags.contains("avx2") && cpuFlags.contains("fma") { return "Haswell" }
+        if cpuFlags.contains("avx") { return "Sandybridge" }
+        return "Prescott"
+    }
+
+    /// The `flags` line of /proc/cpuinfo (empty off Linux).
+    public static func currentCPUFlags() -> Set<String> {
+        guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") }),
+              let colon = line.firstIndex(of: ":") else { return [] }
+        return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
+    }
+
+    /// Call first thing in `main`. When the user has not chosen a core type, picks the best one,
+    /// re-executes this binary with it, and in the re-executed process checks a small sgemm against
+    /// a plain reference, stepping down the fallback chain if the kernels disagree. Returns normally
+    /// in the process that should do the work.
+    public static func prepareProcess() {
+        let env = ProcessInfo.processInfo.environment
+        guard let chosen = env[coreTypeVariable] else {
+            reexec(coreType: preferredCoreType())
+            return
+        }
+        guard env[autoVariable] == chosen else { return }  // the user's own choice: leave it alone
+        if sgemmAgreesWithReference() { return }
+        let next = fallbackChain.drop(while: { $0 != chosen }).dropFirst().first ?? "Prescott"
+        FileHandle.standardError.write(Data("btxpipe: OpenBLAS \(chosen) kernels failed the sgemm check; using \(next)\n".utf8))
+        if next != chosen { reexec(coreType: next) }
+    }
+
+    private static func reexec(coreType: String) {
+        setenv(coreTypeVariable, coreType, 1)
+        setenv(autoVariable, coreType, 1)
+        let args = CommandLine.arguments
+        var cArgs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) }
+        cArgs.append(nil)
+        execv("/proc/self/exe", &cArgs)
+        // execv only returns on failure: carry on with whatever kernels are loaded.
+        for p in cArgs { free(p) }
+    }
+
+    /// Multiplies two small matrices with sgemm and with a double-precision loop; true if they agree.
+    public static func sgemmAgreesWithReference(size n: Int = 67) -> Bool {
+        var rng = SplitMix64(seed: 0x5eed)
+        let a = (0..<n * n).map { _ in Float(rng.nextUniform() - 0.5) }
+        let b = (0..<n * n).map { _ in Float(rng.nextUniform() - 0.5) }
+        var c = [Float](repeating: 0, count: n * n)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(n), Int32(n), Int32(n),
+                    1, a, Int32(n), b, Int32(n), 0, &c, Int32(n))
+        for i in 0..<n {
+            for j in 0..<n {
+                var ref = 0.0
+                for k in 0..<n { ref += Double(a[i * n + k]) * Double(b[k * n + j]) }
+                if abs(ref - Double(c[i * n + j])) > 1e-4 { return false }
+            }
+        }
+        return true
+    }
+
+    /// What OpenBLAS reports about itself.
+    public static var configuration: String { String(cString: openblas_get_config()) }
+    /// The kernel family OpenBLAS is using (e.g. "SkylakeX").
+    public static var coreName: String { String(cString: openblas_get_corename()) }
+    /// OpenBLAS's thread count.
+    public static var threads: Int { Int(openblas_get_num_threads()) }
+
+    /// Measured sgemm throughput in GFLOP/s for C[m×n] = A[m×k]·B[k×n] (best of `repeats`).
+    public static func measureSGEMM(m: Int, n: Int, k: Int, transposeB: Bool = false, repeats: Int = 5) -> Double {
+        var rng = SplitMix64(seed: 1)
+        let a = (0..<m * k).map { _ in Float(rng.nextUniform()) }
+        let b = (0..<k * n).map { _ in Float(rng.nextUniform()) }
+        var c = [Float](repeating: 0, count: m * n)
+        var best = Double.infinity
+        for _ in 0..<max(1, repeats) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), 1, a, Int32(k), b, Int32(transposeB ? k : n),
+                        0, &c, Int32(n))
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2.0 * Double(m) * Double(n) * Double(k) / best / 1e9
+    }
+}

@@ -1,0 +1,2 @@
+// OpenBLAS's CBLAS interface plus its runtime queries (openblas_get_corename, …).
+#include <cblas.h>

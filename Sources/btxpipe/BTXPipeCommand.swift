@@ -1,0 +1,16 @@
+import ArgumentParser
+
+/// The `btxpipe` command: Branch-Train-MiX as a file-based batch pipeline.
+struct BTXPipeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "btxpipe",
+        abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
+        version: BTXPipeVersion.string,
+        subcommands: [Doctor.self]
+    )
+}
+
+/// The version recorded in run records and printed by `--version`.
+enum BTXPipeVersion {
+    static let string = "0.1.0"
+}

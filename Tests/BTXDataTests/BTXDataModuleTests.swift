@@ -1,0 +1,6 @@
+import BTXData
+import XCTest
+
+final class BTXDataModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(BTXDataModule.self) }
+}

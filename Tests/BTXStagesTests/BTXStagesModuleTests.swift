@@ -1,0 +1,6 @@
+import BTXStages
+import XCTest
+
+final class BTXStagesModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(BTXStagesModule.self) }
+}

@@ -1,0 +1,6 @@
+import BTXStore
+import XCTest
+
+final class BTXStoreModuleTests: XCTestCase {
+    func testModuleLinks() { XCTAssertNotNil(BTXStoreModule.self) }
+}
