@@ -1,2 +1,0 @@
-/// BTXStore (see DESIGN.md §4).
-public enum BTXStoreModule {}

@@ -1,0 +1,29 @@
+import BTXStore
+import XCTest
+
+final class JSONValueTests: XCTestCase {
+    func testCanonicalTextSortsKeysAndDropsWhitespace() throws {
+        let value = try JSONValue.parse(Data(#"{ "b": [1, 2.5, "x\n"], "a": {"z": null, "y": true} }"#.utf8))
+        XCTAssertEqual(value.canonicalText, #"{"a":{"y":true,"z":null},"b":[1,2.5,"x\n"]}"#)
+    }
+
+    func testEqualManifestsHashEqually() throws {
+        let h = ObjectHash.of("x")
+        let a = Manifest(kind: "model", tensors: ["w": TensorEntry(dtype: .f32, shape: [2, 3], object: h),
+                                                   "v": TensorEntry(dtype: .bf16, shape: [3], object: h)])
+        var b = Manifest(kind: "model")
+        b.tensors["v"] = a.tensors["v"]
+        b.tensors["w"] = a.tensors["w"]
+        XCTAssertEqual(try a.canonicalData(), try b.canonicalData())
+        let back = try JSONDecoder().decode(Manifest.self, from: try a.canonicalData())
+        XCTAssertEqual(back, a)
+    }
+
+    func testObjectHashRejectsAnythingButLowercaseHex() {
+        XCTAssertNil(ObjectHash(hex: "../etc/passwd"))
+        XCTAssertNil(ObjectHash(hex: String(repeating: "A", count: 64)))
+        XCTAssertNil(ObjectHash(hex: String(repeating: "a", count: 63)))
+        XCTAssertNotNil(ObjectHash(hex: String(repeating: "a", count: 64)))
+        XCTAssertEqual(ObjectHash.of("abc").hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+}
