@@ -31,15 +31,7 @@ extension Store {
 
     /// Every ref and where it points, sorted by name (damaged refs skipped with a report).
     public func refs() throws -> [(name: String, hash: ObjectHash)] {
-        guard let walker = FileManager.default.enumerator(atPath: refsDirectory) else { return [] }
-        var out: [(name: String, hash: ObjectHash)] = []
-        while let relative = walker.nextObject() as? String {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: "\(refsDirectory)/\(relative)", isDirectory: &isDirectory),
-                  !isDirectory.boolValue, (try? Store.validateRefName(relative)) != nil else { continue }
-            if let hash = try ref(relative) { out.append((relative, hash)) }
-        }
-        return out.sorted { $0.name < $1.name }
+        try refNames().compactMap { name in try ref(name).map { (name, $0) } }
     }
 
     /// The file of ref `name`, after validating the name.

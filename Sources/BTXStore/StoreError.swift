@@ -18,6 +18,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case incompleteAction(key: ObjectHash, missing: ObjectHash, role: String)
     /// A ref name outside the allowed form.
     case invalidRefName(String, reason: String)
+    /// A hash, prefix or ref name a user typed that names nothing (or more than one thing).
+    case unresolved(String, reason: String)
     /// A file system call failed.
     case io(path: String, operation: String, errno: Int32)
 
@@ -39,6 +41,8 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "refusing action entry \(key.short): its \(role) \(missing) is not in the store (hint: store outputs before recording the action)"
         case .invalidRefName(let name, let reason):
             return "invalid ref name \"\(name)\": \(reason) (allowed: [A-Za-z0-9._/[]-], no leading '/', no '.'-prefixed component)"
+        case .unresolved(let text, let reason):
+            return "cannot resolve \"\(text)\": \(reason) (hint: `btxpipe store ls` lists manifests, actions and refs)"
         case .io(let path, let operation, let code):
             return "\(operation) \(path) failed: \(String(cString: strerror(code)))"
         }
