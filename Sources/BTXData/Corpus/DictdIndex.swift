@@ -1,0 +1,89 @@
+import Foundation
+
+/// A dictd `.index` file: one line per headword, `headword TAB offset TAB length`, the numbers in
+/// dictd's base64 digits (A–Z a–z 0–9 + /, most significant first), pointing into the `.dict` text.
+struct DictdIndex {
+    /// (offset, length) of each distinct entry, in text order.
+    let entries: [(offset: Int, length: Int)]
+    /// Where the index came from, for messages.
+    let path: String
+
+    /// `/x/foldoc.dict.dz` → `/x/foldoc.index`.
+    static func indexPath(forDictionary path: String) -> String {
+        var base = Compression.strippedName(path)
+        if base.hasSuffix(".dict") { base = String(base.dropLast(5)) }
+        return base + ".index"
+    }
+
+    init(path: String) throws {
+        try self.init(text: try Data(contentsOf: URL(fileURLWithPath: path)), path: path)
+    }
+
+    /// Parses index text; headwords `00-database-*` / `00database*` (dictd metadata) are left out,
+    /// and headwords sharing one entry give it once.
+    init(text: Data, path: String) throws {
+        var seen = Set<Int>()
+        var entries: [(offset: Int, length: Int)] = []
+        var number = 0
+        for line in text.split(separator: UInt8(ascii: "\n")) {
+            number += 1
+            let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
+            guard fields.count >= 3, let offset = DictdIndex.number(fields[1]), let length = DictdIndex.number(fields[2]) else {
+                throw CorpusError.badDictIndex(path: path, line: number, why: "malformed line")
+            }
+            let head = String(decoding: fields[0], as: UTF8.self)
+            if head.hasPrefix("00-database") || head.hasPrefix("00database") { continue }
+            if seen.insert(offset).inserted { entries.append((offset, length)) }
+        }
+        self.entries = entries.sorted { $0.offset < $1.offset }
+        self.path = path
+    }
+
+    private static func number(_ digits: Data.SubSequence) -> Int? {
+        guard !digits.isEmpty, digits.count <= 10 else { return nil }
+        var v = 0
+        for c in digits {
+            let d: Int
+            switch c {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"): d = Int(c) - 65
+            case UInt8(ascii: "a")...UInt8(ascii: "z"): d = Int(c) - 97 + 26
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(c) - 48 + 52
+            case UInt8(ascii: "+"): d = 62
+            case UInt8(ascii: "/"): d = 63
+            default: return nil
+            }
+            v = v * 64 + d
+        }
+        return v
+    }
+
+    /// Appends each entry of the dictionary text, cleaned: leading indentation removed per line,
+    /// FOLDOC's `{cross reference}` braces dropped, runs of blank lines collapsed.
+    func split(_ text: Data, into out: inout DocumentCollection) throws {
+        for (i, e) in entries.enumerated() {
+            guard e.offset + e.length <= text.count else {
+                throw CorpusError.badDictIndex(path: path, line: i + 1, why: "entry at \(e.offset)+\(e.length) runs past the \(text.count)-byte text")
+            }
+            let cleaned = DictdIndex.clean(text[(text.startIndex + e.offset)..<(text.startIndex + e.offset + e.length)])
+            if !cleaned.isEmpty { out.append(cleaned) }
+        }
+    }
+
+    static func clean(_ entry: Data.SubSequence) -> Data {
+        var out = Data()
+        out.reserveCapacity(entry.count)
+        var blank = false
+        for line in entry.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            let body = line.drop { $0 == 0x20 || $0 == 0x09 }.filter { $0 != UInt8(ascii: "{") && $0 != UInt8(ascii: "}") }
+            if body.isEmpty {
+                blank = !out.isEmpty
+                continue
+            }
+            if blank { out.append(UInt8(ascii: "\n")) }
+            blank = false
+            out.append(contentsOf: body)
+            out.append(UInt8(ascii: "\n"))
+        }
+        return out
+    }
+}
