@@ -78,7 +78,7 @@ final class CorpusReaderTests: XCTestCase {
         XCTAssertEqual(r.status, 0)
         try FileManager.default.moveItem(atPath: dir.path("d.dict.gz"), toPath: dir.path("d.dict.dz"))
         let docs = try LocalSource(path: dir.path("d.dict.dz")).documents(format: .dictd)
-        XCTAssertEqual(texts(docs), ["alpha\nThe first letter.\n\nSecond line.\n", "beta\nThe second.\n"])
+        XCTAssertEqual(texts(docs), ["alpha\n\nThe first letter.\n\nSecond line.\n", "beta\nThe second.\n"])
         try write("alpha\tX!\tA\n", "e.index", in: dir)
         try write(text, "e.dict", in: dir)
         XCTAssertThrowsError(try LocalSource(path: dir.path("e.dict")).documents(format: .dictd)) {

@@ -16,7 +16,7 @@ public enum Gzip {
             try sink(chunk)
         }
         var first = true
-        while first || !(try reader.atEnd()) {
+        while try first || !reader.atEnd() {
             try readHeader(&reader, first: first)
             first = false
             crc = CRC32()

@@ -45,7 +45,7 @@ public struct BatchSampler: Sendable {
         cumulative = weights.map { running += $0 / sum; return running }
         self.domains = domains
         self.seed = seed
-        batchSize = batchSize
+        self.batchSize = batchSize
         self.sequenceLength = sequenceLength
     }
 

@@ -152,11 +152,12 @@ public struct HTTPClient {
         easy.set(CURLOPT_LOW_SPEED_TIME, max(Int(options.idleTimeout.rounded(.up)), 1))
         easy.set(CURLOPT_USERAGENT, "btxpipe")
         if let maxBytes = options.maxBytes { easy.set(CURLOPT_MAXFILESIZE_LARGE, offset: maxBytes) }
-        if method == "PUT" { easy.set(CURLOPT_CUSTOMREQUEST, "PUT") }
         var headers = options.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+        // NOTE: an empty "Expect:" stops curl waiting up to 1 s for "100 Continue" before a PUT body.
+        if method == "PUT" { headers.append("Expect:") }
         switch options.credentials {
         case let .basic(user, password)?:
-            easy.set(CURLOPT_HTTPAUTH, Int(CURLAUTH_BASIC))
+            easy.set(CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC (a macro Swift cannot import)
             easy.set(CURLOPT_USERNAME, user)
             easy.set(CURLOPT_PASSWORD, password)
         case let .bearer(token)?:
