@@ -141,6 +141,7 @@ final class PipelineSpecTests: XCTestCase {
     func testEditDistanceCountsSingleEdits() {
         XCTAssertEqual(NameSuggestion.editDistance("kitten", "sitting"), 3)
         XCTAssertEqual(NameSuggestion.editDistance("", "ab"), 2)
+        XCTAssertEqual(NameSuggestion.editDistance("stpes", "steps"), 1)
         XCTAssertNil(NameSuggestion.closest(to: "zzzz", among: ["stages"]))
     }
 }

@@ -19,6 +19,7 @@ final class PlannerTests: XCTestCase {
       t:
         foreach: [x, y]
         kind: join
+        params: {separator: "${item}"}
         inputs: {parts: [a]}
       m: {kind: join, inputs: {parts: 't[*]'}}
       solo: {kind: join, inputs: {parts: [b]}}
