@@ -10,7 +10,7 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
         var fields: [String: Double] = [:]
         var started: Double
         var printedAt = -Double.infinity
-        var printedFraction = -1.0
+        var printedDecile = -1
     }
 
     private let write: (String) -> Void
@@ -78,10 +78,11 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
                 if clock() - lastDraw >= 0.1 || step == total { redraw() }
             } else {
                 let state = live[index].state
-                let fraction = total > 0 ? Double(step) / Double(total) : 0
-                if clock() - state.printedAt >= plainInterval || fraction - state.printedFraction >= 0.1 || step == total {
+                let decile = total > 0 ? step * 10 / total : 0
+                // NOTE: no line for the last step: the "done" line follows at once.
+                if step < total && (clock() - state.printedAt >= plainInterval || decile > state.printedDecile) {
                     live[index].state.printedAt = clock()
-                    live[index].state.printedFraction = fraction
+                    live[index].state.printedDecile = decile
                     emit(line(stage, state, barWidth: 0))
                 }
             }

@@ -13,9 +13,9 @@ struct Status: ParsableCommand {
     func run() throws {
         try CommandFailure.report {
             let session = try PipelineSession(options)
-            let rows = try session.fullPlan().map { row(for: $0, session: session) }
+            let rows = [["STAGE", "STATUS", "DURATION", "KEY"]] + (try session.fullPlan().map { row(for: $0, session: session) })
             let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
-            for row in [["STAGE", "STATUS", "DURATION", "KEY"]] + rows {
+            for row in rows {
                 print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
             }

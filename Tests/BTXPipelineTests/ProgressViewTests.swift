@@ -23,7 +23,7 @@ final class ProgressViewTests: XCTestCase {
         view.stageEnded(StageResult(stage: "train[code]", key: nil, outcome: .ran(output: .of("o"), seconds: 1)))
         let lines = output.text.split(separator: "\n")
         XCTAssertEqual(lines.first, "[00:01:40] run train[code] (key \(ObjectHash.of("k").short))")
-        XCTAssertEqual(lines.count, 1 + 11 + 1, output.text)   // step 1, then every 10%, plus the end
+        XCTAssertEqual(lines.count, 1 + 10 + 1, output.text)   // start, step 1 then every 10%, done
         XCTAssertTrue(lines[1].hasPrefix("[00:01:40] train[code] 1/100 loss 2.5000 eta "), String(lines[1]))
         XCTAssertEqual(lines.last, "[00:01:41] done train[code] in 1.0s")
         XCTAssertFalse(output.text.contains("\u{1B}"))
