@@ -115,7 +115,9 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
 
     /// "train[code] [######------] 120/400 loss 2.31 tok/s 5400 eta 1m12s"
     private func line(_ stage: String, _ state: Live, barWidth: Int) -> String {
-        let fraction = state.total > 0 ? min(1, Double(state.step) / Double(state.total)) : 0
+        let elapsed = clock() - state.started
+        guard state.total > 0 else { return "\(stage) running \(Self.duration(elapsed))" }
+        let fraction = min(1, Double(state.step) / Double(state.total))
         var text = stage
         if barWidth > 0 {
             let filled = Int(fraction * Double(barWidth))
@@ -127,7 +129,6 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
         for (name, value) in state.fields.sorted(by: { $0.key < $1.key }) where name != "loss" && name != "tokens_per_s" {
             text += " \(name) \(String(format: "%.4g", value))"
         }
-        let elapsed = clock() - state.started
         if state.step > 0, state.total > state.step {
             text += " eta " + Self.duration(elapsed / Double(state.step) * Double(state.total - state.step))
         }

@@ -37,6 +37,7 @@ struct SpecParser {
             throw SpecError.missingField(reader.location(root), field: "name", context: "the pipeline")
         }
         let name = try reader.string(nameNode, field: "name")
+        try checkName(name, at: nameNode, field: "name")
         let store = try top["store"].map { try reader.string($0, field: "store") } ?? "store/"
         let remotes = try top["remotes"].map { try reader.value($0, scope: nil) } ?? .array([])
         let vars = try object(top["vars"], field: "vars", scope: nil)
@@ -66,6 +67,7 @@ struct SpecParser {
     private func stages(_ node: Node, scope: TemplateScope) throws -> [StageInstance] {
         var groups: [Group] = []
         for entry in try reader.mapping(node, field: "stages") {
+            try checkName(entry.key, at: entry.keyNode, field: "stage name")
             var fields: [String: (Node, Node)] = [:]
             for field in try reader.mapping(entry.value, field: entry.key, allowed: Self.stageKeys,
                                              context: "stage '\(entry.key)'") {
@@ -91,11 +93,24 @@ struct SpecParser {
     }
 
     /// The fan-out items of `foreach:` (a list, or a template naming one) with their instance names.
+    /// Pipeline, stage and item names become store ref names (`last/<pipeline>/<stage>`) and file names.
+    static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+
+    private func checkName(_ name: String, at node: Node, field: String) throws {
+        guard !name.isEmpty, !name.hasPrefix("."), name.allSatisfy(Self.nameCharacters.contains) else {
+            throw SpecError.wrongType(reader.location(node), field: field,
+                                      expected: "letters, digits, '.', '_' or '-' (not starting with '.'), got '\(name)'")
+        }
+    }
+
     private func foreachItems(_ node: Node, stage: String, scope: TemplateScope) throws -> [(String, JSONValue?)] {
         guard let items = try reader.value(node, scope: scope).arrayValue, !items.isEmpty else {
             throw SpecError.wrongType(reader.location(node), field: "\(stage).foreach", expected: "a non-empty list")
         }
         return try items.map { item in
+            if let text = item.stringValue ?? item["name"]?.stringValue {
+                try checkName(text, at: node, field: "\(stage).foreach item")
+            }
             switch item {
             case .string(let s): return ("\(stage)[\(s)]", item)
             case .int: return ("\(stage)[\(item.canonicalText)]", item)

@@ -51,7 +51,8 @@ struct Show: ParsableCommand {
         if !record.metrics.isEmpty { print("metrics \(JSONValue.object(record.metrics).canonicalText)") }
         if let log = record.log {
             let text = String(decoding: try session.store.object(log), as: UTF8.self)
-            print("log\n" + text.split(separator: "\n", omittingEmptySubsequences: false).map { "  " + $0 }.joined(separator: "\n"))
+            let lines = text.split(separator: "\n", omittingEmptySubsequences: false).dropLast(text.hasSuffix("\n") ? 1 : 0)
+            print("log\n" + lines.map { "  " + $0 }.joined(separator: "\n"))
         }
     }
 }

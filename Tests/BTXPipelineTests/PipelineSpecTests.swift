@@ -75,6 +75,13 @@ final class PipelineSpecTests: XCTestCase {
                        "p.yaml:5:5: unknown key 'parms' in stage 'a' (did you mean 'params'?)")
     }
 
+    func testNamesThatCannotBeRefNamesAreRejected() {
+        XCTAssertEqual(error("name: my pipe\nstages: {}\n"),
+                       "p.yaml:1:7: 'name' must be letters, digits, '.', '_' or '-' (not starting with '.'), got 'my pipe'")
+        XCTAssertEqual(error("name: x\nstages:\n  a: {kind: emit, foreach: [ok, 'a/b']}\n"),
+                       "p.yaml:3:28: 'a.foreach item' must be letters, digits, '.', '_' or '-' (not starting with '.'), got 'a/b'")
+    }
+
     func testMissingKindIsNamed() {
         XCTAssertEqual(error("name: x\nstages:\n  a:\n    params: {}\n"), "p.yaml:3:3: stage 'a' needs 'kind'")
     }
