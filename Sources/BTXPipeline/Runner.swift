@@ -11,6 +11,9 @@ public final class Runner: @unchecked Sendable {
     let options: RunOptions
     let observer: RunObserver
     let cancellation = Cancellation()
+    /// Remote stores: a stage not cached locally is pulled from them when they have it, and a
+    /// stage computed (or cached) here is pushed to them. Set before `run()`.
+    public var remoteCache: RemoteCache?
 
     private let condition = NSCondition()
     private var outputs: [String: ObjectHash] = [:]
@@ -39,7 +42,9 @@ public final class Runner: @unchecked Sendable {
     /// Runs the stages and returns one result per stage in scope, in graph order.
     /// Throws only for bad targets (`PlanError`); stage failures are results.
     public func run() throws -> [StageResult] {
-        let steps = try planner.plan(targets: options.targets, only: options.only, state: StoreState(store: store))
+        let local = StoreState(store: store)
+        let state: PlanState = remoteCache == nil ? local : PullingState(local: local) { self.pull($0, stage: "stage \($0.short)") }
+        let steps = try planner.plan(targets: options.targets, only: options.only, state: state)
         let names = steps.map(\.stage)
         if options.only { prefillCachedInputs(of: names) }
         condition.lock()
@@ -57,13 +62,26 @@ public final class Runner: @unchecked Sendable {
         return names.map { results[$0] ?? StageResult(stage: $0, key: nil, outcome: .notStarted) }
     }
 
-    /// With `--only`, the targets' inputs come from the cache.
+    /// With `--only`, the targets' inputs come from the cache (local, else pulled from the remotes).
     private func prefillCachedInputs(of names: [String]) {
         let state = StoreState(store: store)
         for name in planner.graph.closure(of: names) where !names.contains(name) {
             guard let key = planner.key(of: planner.graph.stages[name]!, outputs: outputs),
-                  let output = state.cachedOutput(for: key.hash) else { continue }
+                  let output = state.cachedOutput(for: key.hash) ?? pull(key.hash, stage: name) else { continue }
             outputs[name] = output
+        }
+    }
+
+    /// Pulls `key` from the remotes; nil when none has it or the pull failed (noted).
+    func pull(_ key: ObjectHash, stage: String) -> ObjectHash? {
+        guard let remoteCache else { return nil }
+        do {
+            let output = try remoteCache.fetch(key, into: store)
+            if output != nil { observer.note("\(stage): pulled from the remote") }
+            return output
+        } catch {
+            observer.note("\(stage): pull failed, computing it here instead: \(error)")
+            return nil
         }
     }
 

@@ -14,7 +14,7 @@ struct StageExecution {
     func execute() -> StageResult {
         let hash = key.hash
         func result(_ outcome: StageOutcome) -> StageResult { StageResult(stage: stage.name, key: hash, outcome: outcome) }
-        if let cached = StoreState(store: store).cachedOutput(for: hash) { return result(.cached(output: cached)) }
+        if let cached = StoreState(store: store).cachedOutput(for: hash) { return result(published(.cached(output: cached))) }
         let lock: StageLock
         do {
             let acquired = try StageLock.acquire(store: store.root, key: hash, stage: stage.name,
@@ -31,8 +31,21 @@ struct StageExecution {
             observer.note("\(stage.name): took over the lock left by a dead process: \(stale)")
         }
         // NOTE: another run may have finished this stage while we waited for its lock.
-        if let cached = StoreState(store: store).cachedOutput(for: hash) { return result(.cached(output: cached)) }
-        return result(compute())
+        if let cached = StoreState(store: store).cachedOutput(for: hash) { return result(published(.cached(output: cached))) }
+        if let pulled = runner.pull(hash, stage: stage.name) { return result(.cached(output: pulled)) }
+        return result(published(compute()))
+    }
+
+    /// Pushes a successful outcome to the remotes. A stage whose push fails counts as failed (it is
+    /// cached here, but machines waiting for it would not see it); a rerun pushes it again.
+    private func published(_ outcome: StageOutcome) -> StageOutcome {
+        guard let remote = runner.remoteCache, remote.pushes, outcome.output != nil else { return outcome }
+        do {
+            try remote.publish(key.hash, from: store)
+            return outcome
+        } catch {
+            return .failed(error: "computed and cached here, but the push failed: \(error) (rerun to push again)")
+        }
     }
 
     /// Runs the kind and records the run, whatever its outcome.

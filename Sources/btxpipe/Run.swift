@@ -22,9 +22,19 @@ struct Run: ParsableCommand {
     @Flag(help: "Keep running independent stages after one failed.")
     var keepGoing = false
 
+    @OptionGroup var remoteOptions: RemoteOptions
+
+    @Flag(help: "With --remote: pull from the remotes but push nothing (consume-only machine).")
+    var noPush = false
+
+    @Option(help: "Compute only this machine's share i/n of every fan-out (instance k goes to shard k mod n).")
+    var shard: String?
+
     func validate() throws {
         if let jobs, jobs < 1 { throw ValidationError("-j must be at least 1") }
         if !only.isEmpty && !stages.isEmpty { throw ValidationError("give stages either as arguments or after --only") }
+        if let shard { _ = try Shard(parsing: shard) }
+        if noPush && remoteOptions.remote.isEmpty { throw ValidationError("--no-push needs --remote") }
     }
 
     func run() throws {
@@ -32,7 +42,7 @@ struct Run: ParsableCommand {
             let session = try PipelineSession(options)
             let cores = ProcessInfo.processInfo.activeProcessorCount
             var runOptions = RunOptions()
-            runOptions.targets = only.isEmpty ? stages : only
+            runOptions.targets = try targets(session)
             runOptions.only = !only.isEmpty
             runOptions.jobs = jobs ?? cores
             runOptions.cores = cores
@@ -41,6 +51,7 @@ struct Run: ParsableCommand {
             let view = ProgressView.standardError(environment: ProcessInfo.processInfo.environment)
             let runner = try Runner(spec: session.spec, registry: StageCatalog.registry, store: session.store,
                                     options: runOptions, observer: view)
+            runner.remoteCache = try remoteOptions.cache(for: session.spec, push: !noPush, defaultAll: false)
             let trap = SignalTrap { _ in
                 view.note("interrupted: checkpointing running stages (press Ctrl-C again to quit at once)")
                 runner.cancel()
@@ -50,6 +61,23 @@ struct Run: ParsableCommand {
             withExtendedLifetime(trap) {}
             try finish(results, session: session, cancelled: runner.isCancelled)
         }
+    }
+
+    /// The stages asked for: the arguments or `--only`, narrowed to this machine's `--shard`.
+    private func targets(_ session: PipelineSession) throws -> [String] {
+        let named = only.isEmpty ? stages : only
+        guard let shard else { return named }
+        let scope: Set<String>
+        do { scope = Set(named.isEmpty ? session.spec.stages.map(\.name) : try session.planner.resolveTargets(named)) } catch {
+            throw CommandFailure.usage("\(error)")
+        }
+        let mine = try Shard(parsing: shard).stages(of: session.spec).filter(scope.contains)
+        guard !mine.isEmpty else {
+            FileHandle.standardError.write(Data("btxpipe: shard \(shard) has no fan-out instances to compute\n".utf8))
+            throw ExitCode.success
+        }
+        FileHandle.standardError.write(Data("btxpipe: shard \(shard): \(mine.joined(separator: ", "))\n".utf8))
+        return mine
     }
 
     /// Prints the summary; exits 130 when cancelled, 1 naming each failed stage and its log.

@@ -13,8 +13,10 @@ struct Status: ParsableCommand {
     func run() throws {
         try CommandFailure.report {
             let session = try PipelineSession(options)
-            let rows = [["STAGE", "STATUS", "DURATION", "KEY"]] + (try session.fullPlan().map { row(for: $0, session: session) })
-            let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            var rows = [["STAGE", "STATUS", "DURATION", "KEY"]] + (try session.fullPlan().map { row(for: $0, session: session) })
+            let jobs = SlurmJobs(store: session.store, pipeline: session.spec.name).states(using: ProcessRunner())
+            if !jobs.isEmpty { rows = rows.enumerated().map { $1 + [$0 == 0 ? "JOB" : jobs[$1[0]] ?? "-"] } }
+            let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
                 print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))

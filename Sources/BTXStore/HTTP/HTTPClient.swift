@@ -62,7 +62,7 @@ public struct HTTPClient {
     /// PUTs `body` to `url`.
     @discardableResult
     public func put(_ url: String, data body: Data) throws -> HTTPResponse {
-        try perform("PUT", url) { easy, transfer, _ in
+        try perform("PUT", url, payloadHash: { ObjectHash.of(body) }) { easy, transfer, _ in
             easy.set(CURLOPT_UPLOAD, 1)
             easy.set(CURLOPT_INFILESIZE_LARGE, offset: Int64(body.count))
             var offset = 0
@@ -78,7 +78,7 @@ public struct HTTPClient {
     /// PUTs the contents of `file` to `url`, streaming it.
     @discardableResult
     public func put(_ url: String, contentsOf file: URL) throws -> HTTPResponse {
-        try perform("PUT", url) { easy, transfer, attempt in
+        try perform("PUT", url, payloadHash: { try HTTPClient.hashOfFile(file) }) { easy, transfer, attempt in
             let source: FileHandle
             do { source = try FileHandle(forReadingFrom: file) } catch {
                 throw HTTPError.localFile(path: file.path, reason: "cannot open for reading")
@@ -103,16 +103,19 @@ public struct HTTPClient {
     }
 
     /// Runs `method url` with retries; `configure` sets up each attempt's body handling.
-    private func perform(_ method: String, _ url: String,
+    /// `payloadHash` gives the body's SHA-256 and is called only when signing with AWS SigV4.
+    private func perform(_ method: String, _ url: String, payloadHash: () throws -> ObjectHash = { ObjectHash.of(Data()) },
                          configure: (HTTPEasyHandle, HTTPTransfer, Attempt) throws -> Void) throws -> HTTPResponse {
         let shown = HTTPError.redacted(url)
+        var signedPayload: String?
+        if case .awsSigV4? = options.credentials { signedPayload = try payloadHash().hex }
         var attempts = 0
         while true {
             attempts += 1
             let easy = try HTTPEasyHandle()
             let transfer = HTTPTransfer(maxBytes: options.maxBytes, progress: options.progress)
             let attempt = Attempt()
-            applyOptions(easy, method: method, url: url)
+            applyOptions(easy, method: method, url: url, payloadHash: signedPayload)
             try configure(easy, transfer, attempt)
             let (code, message) = easy.perform(transfer)
             attempt.cleanup?()
@@ -120,6 +123,9 @@ public struct HTTPClient {
             if transfer.tooLarge || code == CURLE_FILESIZE_EXCEEDED { throw HTTPError.tooLarge(url: shown, limit: options.maxBytes ?? 0) }
             if transfer.cancelled { throw HTTPError.cancelled(url: shown) }
             if code == CURLE_OK {
+                if !options.followRedirects && (300..<400).contains(status) {
+                    throw HTTPError.redirected(method: method, url: shown, code: status, location: transfer.headers["location"] ?? "")
+                }
                 return HTTPResponse(status: status, headers: transfer.headers, bytesReceived: transfer.received, attempts: attempts)
             }
             let retryable = HTTPClient.isRetryable(code, status: status)
@@ -136,11 +142,11 @@ public struct HTTPClient {
         }
     }
 
-    private func applyOptions(_ easy: HTTPEasyHandle, method: String, url: String) {
+    private func applyOptions(_ easy: HTTPEasyHandle, method: String, url: String, payloadHash: String?) {
         easy.set(CURLOPT_URL, url)
         easy.set(CURLOPT_PROTOCOLS_STR, "http,https,file")
         easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
-        easy.set(CURLOPT_FOLLOWLOCATION, 1)
+        easy.set(CURLOPT_FOLLOWLOCATION, options.followRedirects ? 1 : 0)
         easy.set(CURLOPT_MAXREDIRS, 10)
         easy.set(CURLOPT_FAILONERROR, 1)
         easy.set(CURLOPT_NOSIGNAL, 1)
@@ -162,10 +168,30 @@ public struct HTTPClient {
             easy.set(CURLOPT_PASSWORD, password)
         case let .bearer(token)?:
             headers.append("Authorization: Bearer \(token)")
+        case let .awsSigV4(accessKey, secretKey, sessionToken, signing)?:
+            easy.set(CURLOPT_USERNAME, accessKey)
+            easy.set(CURLOPT_PASSWORD, secretKey)
+            easy.set(CURLOPT_AWS_SIGV4, signing)
+            // NOTE: S3 signs the payload hash the header states, so it must be the body's real hash.
+            headers.append("x-amz-content-sha256: \(payloadHash ?? ObjectHash.of(Data()).hex)")
+            if let sessionToken { headers.append("x-amz-security-token: \(sessionToken)") }
         case nil:
             if options.useNetrc { easy.set(CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue)) }
         }
         easy.set(headers: headers)
+    }
+
+    /// The SHA-256 of a file's content, streamed.
+    static func hashOfFile(_ file: URL) throws -> ObjectHash {
+        guard let handle = try? FileHandle(forReadingFrom: file) else {
+            throw HTTPError.localFile(path: file.path, reason: "cannot open for reading")
+        }
+        defer { try? handle.close() }
+        var hasher = StreamingHasher()
+        while let chunk = try handle.read(upToCount: 4 << 20), !chunk.isEmpty {
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return hasher.finalize()
     }
 
     /// Timeouts, cut or empty bodies, send/receive errors, and 5xx/429 answers are worth retrying.

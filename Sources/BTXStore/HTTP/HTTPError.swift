@@ -12,6 +12,8 @@ public enum HTTPError: Error, CustomStringConvertible, Equatable {
     case localFile(path: String, reason: String)
     /// libcurl could not be set up.
     case setup(String)
+    /// The server answered with a redirect, and this client does not follow redirects.
+    case redirected(method: String, url: String, code: Int, location: String)
 
     public var description: String {
         switch self {
@@ -24,6 +26,9 @@ public enum HTTPError: Error, CustomStringConvertible, Equatable {
         case let .cancelled(url): return "transfer of \(url) cancelled"
         case let .localFile(path, reason): return "\(path): \(reason)"
         case let .setup(why): return "cannot set up libcurl: \(why)"
+        case let .redirected(method, url, code, location):
+            let target = location.isEmpty ? "(no location)" : HTTPError.redacted(location)
+            return "\(method) \(url) answered HTTP \(code) redirecting to \(target); redirects are refused here"
         }
     }
 

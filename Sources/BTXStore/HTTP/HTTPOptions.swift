@@ -4,6 +4,9 @@ import Foundation
 public enum HTTPCredentials: Sendable {
     /// HTTP Basic user and password.
     case basic(user: String, password: String)
+    /// AWS Signature V4 (`CURLOPT_AWS_SIGV4`): `signing` is curl's "provider1:provider2:region:service"
+    /// (e.g. "aws:amz:us-east-1:s3"); every request carries `x-amz-content-sha256` of its real body.
+    case awsSigV4(accessKey: String, secretKey: String, sessionToken: String?, signing: String)
     /// `Authorization: Bearer <token>`.
     case bearer(String)
 
@@ -50,6 +53,9 @@ public struct HTTPOptions {
     public var credentials: HTTPCredentials?
     /// Whether to use `~/.netrc` for hosts without explicit credentials.
     public var useNetrc = true
+    /// Whether to follow redirects. Off, a 3xx answer throws `HTTPError.redirected` (content-addressed
+    /// remotes use this so that no answer from another host can be stored).
+    public var followRedirects = true
     /// Called a few times a second with the transfer's progress; return false to cancel.
     public var progress: ((HTTPProgress) -> Bool)?
 

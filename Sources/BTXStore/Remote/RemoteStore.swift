@@ -1,0 +1,116 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The store layout over HTTP(S): HEAD/GET/PUT of object files and action entries under one base URL,
+///
+///     <base>/objects/v1/ab/<hash>   the same compressed object files as on disk
+///     <base>/actions/v1/<key>       canonical ActionEntry JSON
+///
+/// URLs are formed only from validated `ObjectHash`es. Redirects are refused; every downloaded
+/// object is decoded and hash-checked before it enters the local store; every uploaded object is
+/// verified locally first, so a damaged local file never reaches the remote.
+public final class RemoteStore: @unchecked Sendable {
+    /// Name, URL, read-only flag, signing.
+    public let config: RemoteConfig
+    let client: HTTPClient
+    /// Downloads of one object tried before giving up when the bytes do not verify.
+    let verifyAttempts: Int
+
+    /// A remote reached with `options` (its credentials, timeouts and retries; redirects are always refused).
+    public init(config: RemoteConfig, options: HTTPOptions, verifyAttempts: Int = 3) {
+        var options = options
+        options.followRedirects = false
+        self.config = config
+        self.client = HTTPClient(options: options)
+        self.verifyAttempts = max(1, verifyAttempts)
+    }
+
+    /// The URL of object `hash`.
+    func objectURL(_ hash: ObjectHash) -> String { "\(config.url)/objects/v1/\(hash.hex.prefix(2))/\(hash.hex)" }
+
+    /// The URL of the action entry for stage key `key`.
+    func actionURL(_ key: ObjectHash) -> String { "\(config.url)/actions/v1/\(key.hex)" }
+
+    /// Whether the remote has object `hash` (HEAD).
+    public func hasObject(_ hash: ObjectHash) throws -> Bool { try exists(objectURL(hash)) }
+
+    /// The remote's action entry for `key`, or nil when it has none.
+    public func action(_ key: ObjectHash) throws -> ActionEntry? {
+        let url = actionURL(key)
+        let data: Data
+        do { data = try client.get(url).0 } catch HTTPError.status(_, _, 404) { return nil }
+        do { return try JSONDecoder().decode(ActionEntry.self, from: data) } catch {
+            throw RemoteError.invalidEntry(url: HTTPError.redacted(url), reason: "not an action entry: \(Store.oneLine(error))")
+        }
+    }
+
+    /// Uploads object `hash`'s file from `store` after verifying it; returns the bytes sent.
+    @discardableResult
+    func upload(_ hash: ObjectHash, from store: Store) throws -> Int64 {
+        guard !config.readOnly else { throw RemoteError.readOnly(remote: config.name) }
+        if let damage = store.verifyObject(hash) { throw damage }
+        let file = store.objectFile(hash)
+        try client.put(objectURL(hash), contentsOf: file)
+        let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64) ?? nil
+        return size ?? 0
+    }
+
+    /// Publishes `entry` as the action for `key` (callers first make sure its objects are there).
+    func publish(_ key: ObjectHash, _ entry: ActionEntry) throws {
+        guard !config.readOnly else { throw RemoteError.readOnly(remote: config.name) }
+        try client.put(actionURL(key), data: try JSONValue(encoding: entry).canonicalData)
+    }
+
+    /// Downloads object `hash` into `store`: into a resumable partial file, then decoded and checked
+    /// before it is renamed into place. Wrong bytes are deleted and fetched again, up to
+    /// `verifyAttempts` times. Returns the bytes received.
+    @discardableResult
+    func download(_ hash: ObjectHash, into store: Store) throws -> Int64 {
+        let url = objectURL(hash)
+        var reason = ""
+        for _ in 0..<verifyAttempts {
+            if store.hasObject(hash) { return 0 }
+            let partial = PartialDownload(store: store, hash: hash)
+            let received = try client.get(url, to: URL(fileURLWithPath: partial.path), resume: partial.resumable).bytesReceived
+            do {
+                try store.importObjectFile(at: partial.path, as: hash)
+                return received
+            } catch StoreError.corrupt(_, let why) {
+                reason = why
+            }
+        }
+        throw RemoteError.corruptDownload(url: HTTPError.redacted(url), reason: reason, attempts: verifyAttempts)
+    }
+
+    /// HEAD `url`: true for 200, false for 404, an error otherwise.
+    private func exists(_ url: String) throws -> Bool {
+        do { return try client.head(url).status == 200 } catch HTTPError.status(_, _, 404) { return false }
+    }
+}
+
+/// The file a download of one object goes to. The fixed per-hash name lets an interrupted download
+/// resume (even in a later process); a lock on it makes a concurrent puller of the same object use a
+/// private name instead of appending to the same file.
+private final class PartialDownload {
+    let path: String
+    let resumable: Bool
+    private var lock: Int32 = -1
+
+    init(store: Store, hash: ObjectHash) {
+        let shared = store.downloadPath(hash)
+        let fd = open(shared, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 {
+            lock = fd
+            path = shared
+            resumable = true
+        } else {
+            if fd >= 0 { close(fd) }
+            path = store.newTempPath()
+            resumable = false
+        }
+    }
+
+    deinit { if lock >= 0 { close(lock) } }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// Moves finished stages (action entries with everything they reference) between a local store and
+/// a remote, in the order that keeps readers safe on both sides:
+/// - push: referenced objects first, then the manifest, then a HEAD check that every one of them is
+///   on the remote, and only then the action entry;
+/// - pull: the manifest, the run record and every object, each verified, and only then the local
+///   action entry (`Store.recordAction` checks again that nothing is missing).
+/// Transfers of one stage run `parallel` at a time; objects already present are not sent again.
+public struct RemoteSync {
+    /// The remote side.
+    public let remote: RemoteStore
+    /// The local side.
+    public let store: Store
+    /// Transfers at once.
+    public var parallel: Int
+    /// Counts what moves; its report prints progress lines.
+    public let progress: TransferProgress
+
+    /// A sync of `store` with `remote`, `parallel` transfers at once.
+    public init(remote: RemoteStore, store: Store, parallel: Int = 8, progress: TransferProgress) {
+        self.remote = remote
+        self.store = store
+        self.parallel = max(1, parallel)
+        self.progress = progress
+    }
+
+    /// What a push did.
+    public enum PushOutcome: Equatable, Sendable {
+        /// The remote already had the action entry.
+        case present
+        /// Objects were uploaded (those missing there) and the entry published.
+        case published(objects: Int)
+    }
+
+    /// Pushes stage key `key` (cached locally) to the remote.
+    @discardableResult
+    public func push(_ key: ObjectHash) throws -> PushOutcome {
+        guard !remote.config.readOnly else { throw RemoteError.readOnly(remote: remote.config.name) }
+        guard let entry = try store.action(key) else {
+            throw StoreError.unresolved(key.hex, reason: "no action entry in the local store to push")
+        }
+        if try remote.action(key) != nil { return .present }
+        let objects = try closure(of: entry)
+        var uploaded = try upload(objects.filter { $0 != entry.output })
+        uploaded += try upload([entry.output])
+        // NOTE: check every object again: a concurrent gc or a lost PUT must not leave a dangling entry.
+        try forEachConcurrently(Array(objects), width: parallel) { hash in
+            guard try remote.hasObject(hash) else {
+                throw RemoteError.incompleteUpload(remote: remote.config.name, key: key, missing: hash)
+            }
+        }
+        try remote.publish(key, entry)
+        return .published(objects: uploaded)
+    }
+
+    /// Pulls stage key `key` from the remote into the local store; returns its output manifest hash,
+    /// or nil when the remote does not have it.
+    @discardableResult
+    public func pull(_ key: ObjectHash) throws -> ObjectHash? {
+        if let local = try store.action(key) { return local.output }
+        guard let entry = try remote.action(key) else { return nil }
+        try download([entry.output, entry.record])
+        let manifest = try store.manifest(entry.output)
+        var rest = manifest.referencedObjects
+        if let log = try store.record(entry.record).log { rest.insert(log) }
+        try download(rest.sorted())
+        try store.recordAction(key, entry)
+        return entry.output
+    }
+
+    /// The output manifest, the objects it references, the run record and its log.
+    private func closure(of entry: ActionEntry) throws -> Set<ObjectHash> {
+        var objects = try store.manifest(entry.output).referencedObjects
+        objects.insert(entry.output)
+        objects.insert(entry.record)
+        if let log = try store.record(entry.record).log { objects.insert(log) }
+        return objects
+    }
+
+    /// Uploads those of `hashes` the remote lacks; returns how many were sent.
+    private func upload(_ hashes: Set<ObjectHash>) throws -> Int {
+        let lock = NSLock()
+        var sent = 0
+        try forEachConcurrently(hashes.sorted(), width: parallel) { hash in
+            guard try !remote.hasObject(hash) else { return }
+            progress.add(bytes: try remote.upload(hash, from: store))
+            lock.lock(); sent += 1; lock.unlock()
+        }
+        return sent
+    }
+
+    /// Downloads those of `hashes` the local store lacks.
+    private func download(_ hashes: [ObjectHash]) throws {
+        try forEachConcurrently(hashes.filter { !store.hasObject($0) }, width: parallel) { hash in
+            progress.add(bytes: try remote.download(hash, into: store))
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// `btxpipe push PIPELINE [STAGE…] [--remote NAME|URL]`: publish cached stages to remote stores.
+struct Push: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Publish cached stages (all, or the named ones and their inputs) to the remotes.",
+        discussion: "Objects go first, the action entry last, after HEAD confirms every object is there.")
+
+    @OptionGroup var options: PipelineOptions
+    @OptionGroup var remoteOptions: RemoteOptions
+
+    @Argument(help: "Stages to push with their inputs (default: every cached stage).")
+    var stages: [String] = []
+
+    func run() throws {
+        try CommandFailure.report {
+            let session = try PipelineSession(options)
+            let remotes = try remoteOptions.stores(for: session.spec, defaultAll: true).filter { !$0.config.readOnly }
+            guard !remotes.isEmpty else { throw CommandFailure.usage("no writable remote: name one with --remote NAME|URL or add `remotes:`") }
+            let steps: [PlanStep]
+            do { steps = try session.planner.plan(targets: stages, state: session.state) } catch { throw CommandFailure.usage("\(error)") }
+            var failures: [String] = []
+            for remote in remotes {
+                for step in steps {
+                    guard case .cached = step.reason, let key = step.key?.hash else {
+                        print("\(step.stage)  not cached here: skipped")
+                        continue
+                    }
+                    let progress = TransferProgress(direction: "push", report: nil)
+                    do {
+                        let outcome = try RemoteSync(remote: remote, store: session.store, parallel: remoteOptions.transfers,
+                                                     progress: progress).push(key)
+                        let done = progress.finish()
+                        switch outcome {
+                        case .present: print("\(step.stage)  already on \(remote.config.name)")
+                        case .published(let objects): print("\(step.stage)  pushed to \(remote.config.name): \(objects) new object(s); \(done)")
+                        }
+                    } catch {
+                        failures.append("\(step.stage): \(error)")
+                    }
+                }
+            }
+            if !failures.isEmpty { throw CommandFailure.failed(failures.joined(separator: "\nbtxpipe: ")) }
+        }
+    }
+}
