@@ -61,6 +61,20 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(server.requests.last, "GET /files/a.bin bytes=1000-")
     }
 
+    func testServerIgnoringRangeGetsTheFileRewrittenFromTheStart() throws {
+        let file = URL(fileURLWithPath: dir.path("out.bin"))
+        try Data(repeating: 0xAA, count: 5000).write(to: file)
+        try client().get("\(server.baseURL)/norange/a.bin", to: file)
+        XCTAssertEqual(try Data(contentsOf: file), body)
+    }
+
+    func testStalePartialLongerThanTheFileIsRefetched() throws {
+        let file = URL(fileURLWithPath: dir.path("out.bin"))
+        try Data(repeating: 0xAA, count: body.count + 10).write(to: file)
+        try client().get("\(server.baseURL)/files/a.bin", to: file)
+        XCTAssertEqual(try Data(contentsOf: file), body)
+    }
+
     func testNotFoundIsAClearErrorWithoutRetries() throws {
         XCTAssertThrowsError(try client().get("\(server.baseURL)/files/missing.bin")) { error in
             XCTAssertEqual(error as? HTTPError, .status(method: "GET", url: "\(self.server.baseURL)/files/missing.bin", code: 404))
