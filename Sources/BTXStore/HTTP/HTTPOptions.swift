@@ -51,11 +51,13 @@ public struct HTTPOptions {
     public var maxBytes: Int64?
     /// Credentials to send (see `HTTPCredentials.fromEnvironment`).
     public var credentials: HTTPCredentials?
-    /// Whether to use `~/.netrc` for hosts without explicit credentials.
+    /// Whether to use `.netrc` for hosts without explicit credentials.
     public var useNetrc = true
     /// Whether to follow redirects. Off, a 3xx answer throws `HTTPError.redirected` (content-addressed
     /// remotes use this so that no answer from another host can be stored).
     public var followRedirects = true
+    /// The `.netrc` to read (nil: libcurl's default, `$HOME/.netrc`).
+    public var netrcFile: String?
     /// Called a few times a second with the transfer's progress; return false to cancel.
     public var progress: ((HTTPProgress) -> Bool)?
 
