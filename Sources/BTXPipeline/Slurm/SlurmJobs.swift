@@ -76,13 +76,19 @@ public struct ProcessRunner: CommandRunner {
         try process.run()
         if let input { inPipe.fileHandleForWriting.write(input) }
         try? inPipe.fileHandleForWriting.close()
-        var outData = Data()
+        // NOTE: read both pipes at once, so a chatty child cannot block on a full one.
+        let stdout = OutputBox()
         let group = DispatchGroup()
         group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        DispatchQueue.global().async { stdout.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         group.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: stdout.data, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
+}
+
+/// Bytes one thread reads for another (handed over through a DispatchGroup wait).
+private final class OutputBox: @unchecked Sendable {
+    var data = Data()
 }

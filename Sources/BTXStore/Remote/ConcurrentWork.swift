@@ -5,27 +5,41 @@ import Foundation
 /// together afterwards (the error itself when only one item failed).
 func forEachConcurrently<Item>(_ items: [Item], width: Int, _ body: @escaping (Item) throws -> Void) throws {
     guard !items.isEmpty else { return }
-    let lock = NSLock()
-    var next = 0
-    var errors: [Error] = []
+    let queue = WorkQueue(count: items.count)
     let group = DispatchGroup()
     for _ in 0..<min(max(1, width), items.count) {
         group.enter()
         Thread.detachNewThread {
             defer { group.leave() }
-            while true {
-                lock.lock()
-                let index = next
-                next += 1
-                lock.unlock()
-                guard index < items.count else { return }
-                do { try body(items[index]) } catch {
-                    lock.lock(); errors.append(error); lock.unlock()
-                }
+            while let index = queue.next() {
+                do { try body(items[index]) } catch { queue.fail(error) }
             }
         }
     }
     group.wait()
+    let errors = queue.errors
     if errors.count == 1 { throw errors[0] }
     if !errors.isEmpty { throw RemoteError.transfers(failed: errors.count, first: errors.prefix(3).map { "\($0)" }) }
+}
+
+/// The shared state of `forEachConcurrently`'s threads: the next item and the errors so far.
+private final class WorkQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private let count: Int
+    private var position = 0
+    private var failures: [Error] = []
+
+    init(count: Int) { self.count = count }
+
+    /// The next item's index, or nil when all are taken.
+    func next() -> Int? {
+        lock.lock(); defer { lock.unlock() }
+        guard position < count else { return nil }
+        position += 1
+        return position - 1
+    }
+
+    func fail(_ error: Error) { lock.lock(); failures.append(error); lock.unlock() }
+
+    var errors: [Error] { lock.lock(); defer { lock.unlock() }; return failures }
 }

@@ -36,14 +36,19 @@ public final class RemoteStore: @unchecked Sendable {
     /// Whether the remote has object `hash` (HEAD).
     public func hasObject(_ hash: ObjectHash) throws -> Bool { try exists(objectURL(hash)) }
 
-    /// The remote's action entry for `key`, or nil when it has none.
+    /// The remote's action entry for `key`, or nil when it has none. An answer that is not an action
+    /// entry is fetched again (a damaged transfer), up to `verifyAttempts` times.
     public func action(_ key: ObjectHash) throws -> ActionEntry? {
         let url = actionURL(key)
-        let data: Data
-        do { data = try client.get(url).0 } catch HTTPError.status(_, _, 404) { return nil }
-        do { return try JSONDecoder().decode(ActionEntry.self, from: data) } catch {
-            throw RemoteError.invalidEntry(url: HTTPError.redacted(url), reason: "not an action entry: \(Store.oneLine(error))")
+        var reason = ""
+        for _ in 0..<verifyAttempts {
+            let data: Data
+            do { data = try client.get(url).0 } catch HTTPError.status(_, _, 404) { return nil }
+            do { return try JSONDecoder().decode(ActionEntry.self, from: data) } catch {
+                reason = "not an action entry: \(Store.oneLine(error))"
+            }
         }
+        throw RemoteError.corruptDownload(url: HTTPError.redacted(url), reason: reason, attempts: verifyAttempts)
     }
 
     /// Uploads object `hash`'s file from `store` after verifying it; returns the bytes sent.

@@ -62,8 +62,15 @@ public struct RemoteSync {
         guard let entry = try remote.action(key) else { return nil }
         try download([entry.output, entry.record])
         let manifest = try store.manifest(entry.output)
+        let record = try store.record(entry.record)
+        // NOTE: the entry itself is not content-addressed; its (verified) run record names the key it
+        // was made for, which catches an entry served for the wrong key.
+        guard record.key == key else {
+            throw RemoteError.invalidEntry(url: HTTPError.redacted(remote.actionURL(key)),
+                                           reason: "its run record belongs to key \(record.key.short), not \(key.short)")
+        }
         var rest = manifest.referencedObjects
-        if let log = try store.record(entry.record).log { rest.insert(log) }
+        if let log = record.log { rest.insert(log) }
         try download(rest.sorted())
         try store.recordAction(key, entry)
         return entry.output
