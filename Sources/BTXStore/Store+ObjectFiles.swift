@@ -25,13 +25,11 @@ extension Store {
         do {
             let file = try FileDescriptor(path: temp, flags: O_RDONLY)
             try ObjectDecoder(pool: pool, batchChunks: batchChunks).decode(file, expected: hash, begin: { _ in }, sink: { _ in })
-            _ = try? FileDescriptor(path: temp, flags: O_RDONLY).sync()
+            try file.sync()
         } catch {
             unlink(temp)
             throw error
         }
-        let path = objectPath(hash)
-        try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
-        try FileSystem.rename(temp, path)
+        try placeObject(temp, as: hash)
     }
 }

@@ -88,10 +88,15 @@ public final class Store: @unchecked Sendable {
             unlink(temp)
             throw error
         }
+        try placeObject(temp, as: hash)
+        return hash
+    }
+
+    /// Renames a complete, synced temp file onto object `hash`'s name.
+    func placeObject(_ temp: String, as hash: ObjectHash) throws {
         let path = objectPath(hash)
         try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
         try FileSystem.rename(temp, path)
-        return hash
     }
 
     /// Whether object `hash` is present (not verified; reading it verifies).
