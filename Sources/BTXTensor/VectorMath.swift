@@ -25,7 +25,8 @@ public enum VectorMath {
         let y = p * r * r + r + 1
         let bits = unsafeBitCast(t, to: SIMD8<UInt32>.self)
         let scale = (bits &- 0x4B40_0000 &+ 127) &<< 23
-        return y * unsafeBitCast(scale, to: SIMD8<Float>.self)
+        // NOTE: clamping maps NaN to a bound; put NaN back so that divergence stays visible.
+        return (y * unsafeBitCast(scale, to: SIMD8<Float>.self)).replacing(with: v, where: v .!= v)
     }
 
     /// exp(x) for one value, through the same polynomial as the vector version (so a scalar tail
