@@ -7,5 +7,6 @@ public enum StageCatalog {
     public static let registry = StageRegistry([
         TextStage.self,
         ConcatStage.self,
+        ImportStage.self,
     ])
 }

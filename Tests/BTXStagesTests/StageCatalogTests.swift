@@ -15,7 +15,7 @@ final class StageCatalogTests: XCTestCase {
     }
 
     func testCatalogHasEveryKindOnce() {
-        XCTAssertEqual(StageCatalog.registry.names, ["concat", "text"])
+        XCTAssertEqual(StageCatalog.registry.names, ["concat", "import", "text"])
     }
 
     func testTextWritesItsParameterAsAnObject() throws {
