@@ -92,7 +92,6 @@ public enum HFConfig {
         fields["rope_scaling"] = .null
         fields["rope_parameters"] = ["rope_type": "default", "rope_theta": .double(c.ropeTheta)]
         fields["torch_dtype"] = .string(dtypeNames[dtype] ?? "float32")
-        fields["attention_dropout"] = 0.0
         fields["initializer_range"] = 0.02
         fields["use_cache"] = true
         if let bos { fields["bos_token_id"] = .int(Int64(bos)) }
@@ -102,7 +101,6 @@ public enum HFConfig {
             fields["num_experts_per_tok"] = .int(Int64(experts.topK))
             fields["router_aux_loss_coef"] = .double(experts.auxLossCoefficient)
             fields["output_router_logits"] = false
-            fields["router_jitter_noise"] = 0.0
             fields["sliding_window"] = .null
         } else {
             fields["attention_bias"] = false
