@@ -6,7 +6,7 @@ struct BTXPipeCommand: ParsableCommand {
         commandName: "btxpipe",
         abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
         version: BTXPipeVersion.string,
-        subcommands: [Doctor.self]
+        subcommands: [Doctor.self, StoreCommand.self, Bench.self]
     )
 }
 
