@@ -31,10 +31,13 @@ struct StoreBench: BenchSuite {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store(root: directory.appendingPathComponent("shuffled"))
         var entry: TensorEntry?
+        let cpu0 = BenchReport.cpuSeconds()
         let put = try BenchReport.time { entry = try store.putTensor(bytes, dtype: dtype, shape: [bytes.count / dtype.size]) }
         let back = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
         defer { back.deallocate() }
+        let cpu1 = BenchReport.cpuSeconds()
         let get = try BenchReport.time { try store.readTensor(entry!, into: back) }
+        let cpu2 = BenchReport.cpuSeconds()
         precondition(memcmp(back.baseAddress!, bytes.baseAddress!, bytes.count) == 0, "store bench read back different bytes")
         let shuffled = try store.diskUsage()
         let plain = try Store(root: directory.appendingPathComponent("plain"))
@@ -45,6 +48,7 @@ struct StoreBench: BenchSuite {
             ("put_mb_per_s", mb / put), ("get_mb_per_s", mb / get),
             ("ratio_shuffled", Double(shuffled.contentBytes) / Double(shuffled.objectBytes)),
             ("ratio_plain", Double(unshuffled.contentBytes) / Double(unshuffled.objectBytes)),
+            ("put_cpu_s", cpu1 - cpu0), ("put_s", put), ("get_cpu_s", cpu2 - cpu1), ("get_s", get),
             ("rss_mib", BenchReport.peakRSSMiB()),
         ]))
     }
