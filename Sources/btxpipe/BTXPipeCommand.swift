@@ -6,7 +6,10 @@ struct BTXPipeCommand: ParsableCommand {
         commandName: "btxpipe",
         abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
         version: BTXPipeVersion.string,
-        subcommands: [Doctor.self, StoreCommand.self, Bench.self]
+        subcommands: [
+            Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self,
+            StoreCommand.self, Bench.self, Doctor.self,
+        ]
     )
 }
 
