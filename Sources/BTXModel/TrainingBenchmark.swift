@@ -11,6 +11,14 @@ public enum TrainingBenchmark {
         public let name: String
         public let config: LlamaConfig
         public let batchSize: Int, sequenceLength: Int
+
+        /// A custom setup (tests use tiny ones).
+        public init(name: String, config: LlamaConfig, batchSize: Int, sequenceLength: Int) {
+            self.name = name
+            self.config = config
+            self.batchSize = batchSize
+            self.sequenceLength = sequenceLength
+        }
     }
 
     /// The measurements of one run.
