@@ -83,7 +83,7 @@ public enum TrainingBenchmark {
     }
 
     /// FLOP-weighted sgemm throughput over every linear layer's three products (forward NT,
-    /// input-gradient NN, weight-gradient TN), each shape timed best of 3.
+    /// input-gradient NN, weight-gradient TN), each shape timed as the median of 5.
     static func sgemmGFLOPs(_ c: LlamaConfig, rows N: Int) -> Double {
         let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize, I = c.intermediateSize
         // (out, in, count per step)
