@@ -27,6 +27,8 @@ public final class LlamaModel {
     let ws: ModelWorkspace
     let embedding, finalNorm, lmHead: UnsafeMutablePointer<Float>
     let dEmbedding, dFinalNorm, dLmHead: UnsafeMutablePointer<Float>?
+    /// Attach a timer to get a per-phase time breakdown (benchmarks); nil costs nothing.
+    public var timer: PhaseTimer?
     /// Rows of the last forward pass (B·T in training; the new tokens' rows in generation).
     var lastRows = 0..<0
 
@@ -90,8 +92,10 @@ public final class LlamaModel {
             (ws.targets.pointer + b * T).update(from: row + 1, count: T)
         }
         run(batch: B, start: 0, count: T)
-        return crossEntropyForward(ws.losses.pointer, ws.logits.pointer, ws.targets.pointer,
-                                   B * T, config.vocabSize, threads: threads)
+        return timer.measure(.lmHeadAndLoss) {
+            crossEntropyForward(ws.losses.pointer, ws.logits.pointer, ws.targets.pointer, B * T, config.vocabSize,
+                                threads: threads)
+        }
     }
 
     /// Inference forward pass on `[B, T]` tokens; leaves the logits in `logits`.
@@ -128,19 +132,27 @@ public final class LlamaModel {
     func run(batch B: Int, start: Int, count: Int) {
         let C = config.hiddenSize, rows = B * count, r0 = start  // first row (B = 1 when start > 0)
         lastRows = r0..<(r0 + rows)
-        embeddingForward(acts[0].residual.pointer + r0 * C, ws.inputs.pointer + r0, embedding, rows, C)
-        for l in 0..<config.numHiddenLayers {
-            let next = l + 1 < acts.count ? acts[l + 1].residual.pointer : ws.residualOut.pointer
-            attentionBlockForward(l, batch: B, start: start, count: count)
-            (next + r0 * C).update(from: acts[l].residualMid.pointer + r0 * C, count: rows * C)
-            rmsnormForward(ws.normed.pointer + r0 * C, acts[l].rstd2.pointer + r0, acts[l].residualMid.pointer + r0 * C,
-                           blocks[l].postNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
-            feedForward[l].forward(next + r0 * C, ws.normed.pointer + r0 * C, rows)
+        timer.measure(.embedding) {
+            embeddingForward(acts[0].residual.pointer + r0 * C, ws.inputs.pointer + r0, embedding, rows, C)
         }
-        rmsnormForward(ws.normed.pointer + r0 * C, ws.rstdFinal.pointer + r0, ws.residualOut.pointer + r0 * C,
-                       finalNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
-        matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
-                      rows, C, config.vocabSize)
+        for l in 0..<config.numHiddenLayers {
+            let next = (l + 1 < acts.count ? acts[l + 1].residual.pointer : ws.residualOut.pointer) + r0 * C
+            attentionBlockForward(l, batch: B, start: start, count: count)
+            timer.measure(.norms) {
+                next.update(from: acts[l].residualMid.pointer + r0 * C, count: rows * C)
+                rmsnormForward(ws.normed.pointer + r0 * C, acts[l].rstd2.pointer + r0, acts[l].residualMid.pointer + r0 * C,
+                               blocks[l].postNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
+            }
+            timer.measure(.feedForward) { feedForward[l].forward(next, ws.normed.pointer + r0 * C, rows) }
+        }
+        timer.measure(.norms) {
+            rmsnormForward(ws.normed.pointer + r0 * C, ws.rstdFinal.pointer + r0, ws.residualOut.pointer + r0 * C,
+                           finalNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
+        }
+        timer.measure(.lmHeadAndLoss) {
+            matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
+                          rows, C, config.vocabSize)
+        }
     }
 
     /// `residualMid = residual + o_proj(attention(…rmsnorm(residual)))` for block `l`.
@@ -149,19 +161,29 @@ public final class LlamaModel {
         let C = c.hiddenSize, H = c.numAttentionHeads, KVH = c.numKeyValueHeads, D = c.headSize, kv = KVH * D
         let rows = B * count, r0 = start
         let x = ws.normed.pointer + r0 * C
-        rmsnormForward(x, a.rstd1.pointer + r0, a.residual.pointer + r0 * C, w.inputNorm, rows, C,
-                       eps: Float(c.rmsNormEps), threads: threads)
+        timer.measure(.norms) {
+            rmsnormForward(x, a.rstd1.pointer + r0, a.residual.pointer + r0 * C, w.inputNorm, rows, C,
+                           eps: Float(c.rmsNormEps), threads: threads)
+        }
         let q = a.q.pointer + r0 * C, k = a.k.pointer + r0 * kv, v = a.v.pointer + r0 * kv
-        matmulForward(q, x, w.q, rows, C, C)
-        matmulForward(k, x, w.k, rows, C, kv)
-        matmulForward(v, x, w.v, rows, C, kv)
-        ropeForward(q, rope, B, count, H, D, start: start)
-        ropeForward(k, rope, B, count, KVH, D, start: start)
+        timer.measure(.attentionProjections) {
+            matmulForward(q, x, w.q, rows, C, C)
+            matmulForward(k, x, w.k, rows, C, kv)
+            matmulForward(v, x, w.v, rows, C, kv)
+        }
+        timer.measure(.rope) {
+            ropeForward(q, rope, B, count, H, D, start: start)
+            ropeForward(k, rope, B, count, KVH, D, start: start)
+        }
         // In generation (start > 0) the new queries attend to the whole cache 0..<start+count.
-        attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, q, a.k.pointer, a.v.pointer,
-                         B, count, start + count, H, KVH, D, threads: threads)
+        timer.measure(.attentionCore) {
+            attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, q, a.k.pointer, a.v.pointer,
+                             B, count, start + count, H, KVH, D, threads: threads)
+        }
         let mid = a.residualMid.pointer + r0 * C
-        mid.update(from: a.residual.pointer + r0 * C, count: rows * C)
-        matmulForward(mid, a.attended.pointer + r0 * C, w.o, rows, C, C, accumulate: true)
+        timer.measure(.attentionProjections) {
+            mid.update(from: a.residual.pointer + r0 * C, count: rows * C)
+            matmulForward(mid, a.attended.pointer + r0 * C, w.o, rows, C, C, accumulate: true)
+        }
     }
 }

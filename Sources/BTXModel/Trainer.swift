@@ -55,9 +55,12 @@ public final class Trainer {
             loss += Double(l)
             model.backward(lossScale: 1 / Float(micro))
         }
-        let norm = gradNorm.clip(model.gradients!, maxNorm: hyper.gradientClip)
         let lr = hyper.schedule.learningRate(at: s)
-        optimizer.update(model.parameters, gradients: model.gradients!, lr: lr)
+        let norm = model.timer.measure(.optimizer) { () -> Double in
+            let norm = gradNorm.clip(model.gradients!, maxNorm: hyper.gradientClip)
+            optimizer.update(model.parameters, gradients: model.gradients!, lr: lr)
+            return norm
+        }
         let stepTokens = micro * hyper.batchSize * hyper.sequenceLength
         tokensSeen += stepTokens
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
