@@ -1,0 +1,198 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What `Store.verify` found.
+public struct VerifyReport: Sendable {
+    /// Objects, action entries and refs checked.
+    public var checked = 0
+    /// Every damaged file: its path and what is wrong.
+    public var problems: [(path: String, reason: String)] = []
+}
+
+/// What `Store.collectGarbage` found (and removed, unless it was a dry run).
+public struct GarbageReport: Sendable {
+    public var reachableObjects = 0
+    public var unreachable: [ObjectHash] = []
+    /// Bytes on disk of the unreachable objects plus stale temp and quarantined files.
+    public var bytes = 0
+    /// Stale temp files and quarantined objects (always garbage).
+    public var strayFiles: [String] = []
+}
+
+/// Sizes of a store's parts.
+public struct DiskUsage: Sendable {
+    public var objects = 0, objectBytes = 0, contentBytes = 0
+    public var actions = 0, refs = 0
+    public var strayFiles = 0, strayBytes = 0
+}
+
+extension Store {
+    /// Every object file name present (not verified).
+    public func allObjects() -> [ObjectHash] {
+        let shards = (try? FileManager.default.contentsOfDirectory(atPath: objectsDirectory)) ?? []
+        return shards.filter { $0.utf8.count == 2 }.flatMap { shard in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(objectsDirectory)/\(shard)")) ?? [])
+                .compactMap(ObjectHash.init(hex:))
+        }.sorted()
+    }
+
+    /// Reads every object, action entry and ref completely; lists what is damaged. Changes nothing.
+    public func verify() -> VerifyReport {
+        var report = VerifyReport()
+        for hash in allObjects() {
+            report.checked += 1
+            if let error = verifyObject(hash) {
+                if case .corrupt(let path, let reason) = error { report.problems.append((path, reason)) }
+                else { report.problems.append((objectPath(hash), "\(error)")) }
+            }
+        }
+        for key in (try? actionKeys()) ?? [] {
+            report.checked += 1
+            let path = actionPath(key)
+            guard let data = try? FileSystem.contents(of: path), (try? JSONDecoder().decode(ActionEntry.self, from: data)) != nil else {
+                report.problems.append((path, "not an action entry JSON")); continue
+            }
+        }
+        for name in refNames() {
+            report.checked += 1
+            let path = "\(refsDirectory)/\(name)"
+            let text = (try? FileSystem.contents(of: path)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+            if ObjectHash(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
+                report.problems.append((path, "ref does not hold a 64-hex-digit hash"))
+            }
+        }
+        return report
+    }
+
+    /// Marks everything reachable from the action cache (entry → output manifest → its objects,
+    /// record → log) and from refs, then lists (or with `delete`, removes) the rest. Objects and
+    /// temp files younger than `grace` seconds are kept: a running stage may not have recorded them yet.
+    public func collectGarbage(delete: Bool, grace: TimeInterval = 600) throws -> GarbageReport {
+        let live = try reachableObjects()
+        let cutoff = Date().timeIntervalSince1970 - grace
+        var report = GarbageReport(reachableObjects: live.count)
+        for hash in allObjects() where !live.contains(hash) {
+            let path = objectPath(hash)
+            guard let (size, mtime) = Store.sizeAndTime(path), mtime < cutoff else { continue }
+            report.unreachable.append(hash)
+            report.bytes += size
+            if delete { unlink(path) }
+        }
+        for path in strayFiles() {
+            guard let (size, mtime) = Store.sizeAndTime(path), mtime < cutoff || path.hasPrefix(quarantineDirectory) else { continue }
+            report.strayFiles.append(path)
+            report.bytes += size
+            if delete { unlink(path) }
+        }
+        return report
+    }
+
+    /// The objects reachable from action entries and refs. A referenced object that is itself a
+    /// manifest (a checkpoint holding a model, say) is followed too.
+    func reachableObjects() throws -> Set<ObjectHash> {
+        var live = Set<ObjectHash>(), manifests: [ObjectHash] = []
+        for key in try actionKeys() {
+            guard let data = try? FileSystem.contents(of: actionPath(key)),
+                  let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) else { continue }
+            live.formUnion([entry.output, entry.record])
+            manifests.append(entry.output)
+            if let log = try? record(entry.record).log { live.insert(log) }
+        }
+        for (_, hash) in try refs() { live.insert(hash); manifests.append(hash) }
+        while let hash = manifests.popLast() {
+            guard let manifest = try? smallManifest(hash) else { continue }
+            for tensor in manifest.tensors.values { live.insert(tensor.object) }
+            for object in manifest.objects.values where live.insert(object).inserted { manifests.append(object) }
+        }
+        return live
+    }
+
+    /// The manifest in object `hash` when it is one (checked cheaply: small and JSON-looking), else nil.
+    private func smallManifest(_ hash: ObjectHash) throws -> Manifest? {
+        guard let (size, _) = Store.sizeAndTime(objectPath(hash)), size < 64 << 20 else { return nil }
+        let data = try object(hash)
+        guard data.first == UInt8(ascii: "{") else { return nil }
+        return try? JSONDecoder().decode(Manifest.self, from: data)
+    }
+
+    /// Sizes of the store's parts.
+    public func diskUsage() throws -> DiskUsage {
+        var usage = DiskUsage()
+        var header = [UInt8](repeating: 0, count: ObjectHeader.size)
+        for hash in allObjects() {
+            let path = objectPath(hash)
+            usage.objects += 1
+            usage.objectBytes += Store.sizeAndTime(path)?.size ?? 0
+            if let file = try? FileDescriptor(path: path, flags: O_RDONLY),
+               (try? header.withUnsafeMutableBytes { try file.read(into: $0) }) == ObjectHeader.size,
+               let parsed = try? header.withUnsafeBytes({ try ObjectHeader(parsing: $0, path: path) }) {
+                usage.contentBytes += parsed.length
+            }
+        }
+        usage.actions = try actionKeys().count
+        usage.refs = refNames().count
+        for path in strayFiles() { usage.strayFiles += 1; usage.strayBytes += Store.sizeAndTime(path)?.size ?? 0 }
+        return usage
+    }
+
+    /// Temp files left by interrupted writes, and quarantined objects.
+    func strayFiles() -> [String] {
+        var out: [String] = []
+        for directory in [tempDirectory, quarantineDirectory] {
+            out += ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).map { "\(directory)/\($0)" }
+        }
+        for directory in [actionsDirectory] + refDirectories() {
+            out += ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+                .filter { $0.hasPrefix(FileSystem.tempPrefix) }.map { "\(directory)/\($0)" }
+        }
+        return out.sorted()
+    }
+
+    /// Names of all ref files (valid names only).
+    func refNames() -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: refsDirectory) else { return [] }
+        var names: [String] = []
+        while let relative = walker.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(refsDirectory)/\(relative)", isDirectory: &isDirectory),
+               !isDirectory.boolValue, (try? Store.validateRefName(relative)) != nil { names.append(relative) }
+        }
+        return names.sorted()
+    }
+
+    private func refDirectories() -> [String] {
+        var out = [refsDirectory]
+        guard let walker = FileManager.default.enumerator(atPath: refsDirectory) else { return out }
+        while let relative = walker.nextObject() as? String {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: "\(refsDirectory)/\(relative)", isDirectory: &isDirectory),
+               isDirectory.boolValue { out.append("\(refsDirectory)/\(relative)") }
+        }
+        return out
+    }
+
+    /// Resolves what a user typed: a full hash, a ref name, or a unique hash prefix (≥ 6 digits).
+    public func resolve(_ text: String) throws -> ObjectHash {
+        if let hash = ObjectHash(hex: text) { return hash }
+        if (try? Store.validateRefName(text)) != nil, let hash = try ref(text) { return hash }
+        let prefix = text.lowercased()
+        guard prefix.count >= 6, prefix.allSatisfy(\.isHexDigit) else { throw StoreError.unresolved(text, reason: "not a hash, a hash prefix of 6+ digits, or a ref") }
+        let shard = "\(objectsDirectory)/\(prefix.prefix(2))"
+        var matches = ((try? FileManager.default.contentsOfDirectory(atPath: shard)) ?? []).filter { $0.hasPrefix(prefix) }
+        matches += ((try? actionKeys()) ?? []).map(\.hex).filter { $0.hasPrefix(prefix) }
+        let unique = Set(matches)
+        guard unique.count == 1, let hash = ObjectHash(hex: unique.first!) else {
+            throw StoreError.unresolved(text, reason: unique.isEmpty ? "no object or action key starts with it" : "\(unique.count) hashes start with it")
+        }
+        return hash
+    }
+
+    /// A file's size and modification time (seconds since 1970), or nil when it is gone.
+    static func sizeAndTime(_ path: String) -> (size: Int, mtime: Double)? {
+        var s = stat()
+        guard stat(path, &s) == 0 else { return nil }
+        return (Int(s.st_size), Double(s.st_mtim.tv_sec) + Double(s.st_mtim.tv_nsec) * 1e-9)
+    }
+}

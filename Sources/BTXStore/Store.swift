@@ -1,0 +1,165 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A content-addressed store on disk, shared safely by threads and processes.
+///
+/// Layout under `root` (versioned, sharded by hash prefix):
+/// ```
+/// objects/v1/ab/<hash>    immutable objects (header + zstd chunks, see ObjectHeader)
+/// objects/v1/tmp/         objects being written (renamed into place when complete)
+/// objects/v1/quarantine/  objects found corrupt on read, moved aside so they count as missing
+/// actions/v1/<key>        action cache: stage key -> ActionEntry JSON
+/// refs/<name>             small mutable pointers: checkpoint/<key>, pin/<name>, last/<pipeline>/<stage>
+/// ```
+/// Every write is temp file → fsync → rename → fsync directory, so a crash never leaves a partial
+/// file under a real name; every object read verifies the content hash.
+public final class Store: @unchecked Sendable {
+    /// The store's directory.
+    public let root: URL
+    /// Receives one-line notices about damage found and handled (corrupt entries treated as missing).
+    let report: @Sendable (String) -> Void
+    let pool = ZstdPool(level: 1)
+    /// Uncompressed bytes per chunk: big enough for zstd to find structure, small enough to split work.
+    let chunkSize = 1 << 20
+    /// Chunks processed per parallel batch (bounds memory: ~3 × batch × chunk while streaming).
+    let batchChunks = 16
+
+    var objectsDirectory: String { root.path + "/objects/v1" }
+    var tempDirectory: String { objectsDirectory + "/tmp" }
+    var quarantineDirectory: String { objectsDirectory + "/quarantine" }
+    var actionsDirectory: String { root.path + "/actions/v1" }
+    var refsDirectory: String { root.path + "/refs" }
+
+    /// Opens the store at `root`, creating its layout if missing. `report` gets notices about damage
+    /// found (default: standard error).
+    public init(root: URL, report: @escaping @Sendable (String) -> Void = { FileHandle.standardError.write(Data("btxpipe: \($0)\n".utf8)) }) throws {
+        self.root = root.standardizedFileURL
+        self.report = report
+        for directory in [tempDirectory, quarantineDirectory, actionsDirectory, refsDirectory] {
+            try FileSystem.makeDirectory(directory)
+        }
+    }
+
+    /// Where object `hash` lives.
+    func objectPath(_ hash: ObjectHash) -> String {
+        "\(objectsDirectory)/\(hash.hex.prefix(2))/\(hash.hex)"
+    }
+
+    // MARK: objects
+
+    /// Stores `bytes` (byte-shuffled in planes of `elementSize` before compression) and returns its hash.
+    public func putObject(_ bytes: Data, elementSize: Int = 1) throws -> ObjectHash {
+        try bytes.withUnsafeBytes { try putObject(bytes: $0, elementSize: elementSize) }
+    }
+
+    /// Stores raw bytes; see `putObject(_:elementSize:)`.
+    func putObject(bytes: UnsafeRawBufferPointer, elementSize: Int) throws -> ObjectHash {
+        var source = MemorySource(bytes: bytes)
+        return try write(&source, elementSize: elementSize)
+    }
+
+    /// Stores a file's content, streaming it through bounded buffers.
+    public func putObject(contentsOf file: URL, elementSize: Int = 1) throws -> ObjectHash {
+        let input = try FileDescriptor(path: file.path, flags: O_RDONLY)
+        return try putObject(file: input, offset: 0, count: Int(try input.status().st_size), elementSize: elementSize)
+    }
+
+    /// Stores `count` bytes of an open file starting at `offset`, streaming.
+    func putObject(file: FileDescriptor, offset: Int, count: Int, elementSize: Int) throws -> ObjectHash {
+        var source = FileRangeSource(file: file, offset: offset, count: count, bufferSize: batchChunks * chunkSize)
+        return try write(&source, elementSize: elementSize)
+    }
+
+    /// Encodes a source into a temp file and renames it to its hash. A concurrent writer of the same
+    /// content writes identical bytes, so whichever rename lands last is harmless (and it also
+    /// replaces a damaged copy).
+    private func write(_ source: inout some ByteSource, elementSize: Int) throws -> ObjectHash {
+        precondition((1...16).contains(elementSize), "element size \(elementSize) outside 1...16")
+        let temp = FileSystem.tempPath(in: tempDirectory)
+        let hash: ObjectHash
+        do {
+            let out = try FileDescriptor(path: temp, flags: O_WRONLY | O_CREAT | O_EXCL)
+            hash = try ObjectEncoder(pool: pool, chunkSize: chunkSize, batchChunks: batchChunks)
+                .encode(&source, elementSize: elementSize, into: out)
+            try out.sync()
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        let path = objectPath(hash)
+        try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
+        try FileSystem.rename(temp, path)
+        return hash
+    }
+
+    /// Whether object `hash` is present (not verified; reading it verifies).
+    public func hasObject(_ hash: ObjectHash) -> Bool {
+        access(objectPath(hash), F_OK) == 0
+    }
+
+    /// The content of object `hash`, verified. Throws `.missing`, or `.corrupt` (and moves the
+    /// damaged file aside, so the object counts as missing from then on).
+    public func object(_ hash: ObjectHash) throws -> Data {
+        var data = Data()
+        try read(hash, begin: { data.reserveCapacity(min($0, 1 << 30)) }, sink: { data.append(contentsOf: $0) })
+        return data
+    }
+
+    /// Writes object `hash`'s content to `file`, streaming; the file appears only once verified.
+    public func copyObject(_ hash: ObjectHash, to file: URL) throws {
+        let directory = file.deletingLastPathComponent().path
+        let temp = FileSystem.tempPath(in: directory)
+        do {
+            let out = try FileDescriptor(path: temp, flags: O_WRONLY | O_CREAT | O_EXCL)
+            try read(hash, begin: { _ in }, sink: { try out.write($0) })
+            try out.sync()
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        try FileSystem.rename(temp, file.path)
+    }
+
+    /// Decodes object `hash` into `sink` (see `ObjectDecoder`), quarantining it when damaged.
+    func read(_ hash: ObjectHash, begin: (Int) throws -> Void, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let path = objectPath(hash)
+        let file: FileDescriptor
+        do { file = try FileDescriptor(path: path, flags: O_RDONLY) } catch StoreError.io(_, _, ENOENT) {
+            throw StoreError.missing(hash)
+        }
+        do {
+            try ObjectDecoder(pool: pool, batchChunks: batchChunks).decode(file, expected: hash, begin: begin, sink: sink)
+        } catch let error as StoreError {
+            if case .corrupt = error { quarantine(file) }
+            throw error
+        }
+    }
+
+    /// Checks object `hash` completely without keeping its content; nil when intact.
+    func verifyObject(_ hash: ObjectHash) -> StoreError? {
+        let path = objectPath(hash)
+        do {
+            let file = try FileDescriptor(path: path, flags: O_RDONLY)
+            try ObjectDecoder(pool: pool, batchChunks: batchChunks).decode(file, expected: hash, begin: { _ in }, sink: { _ in })
+            return nil
+        } catch let error as StoreError {
+            return error
+        } catch {
+            return .corrupt(path: path, reason: "\(error)")
+        }
+    }
+
+    /// Moves a damaged object file aside (only if the name still points at the file that was read:
+    /// a concurrent writer may just have replaced it with a good copy).
+    private func quarantine(_ file: FileDescriptor) {
+        var named = stat()
+        guard let opened = try? file.status(), stat(file.path, &named) == 0,
+              named.st_ino == opened.st_ino, named.st_dev == opened.st_dev else { return }
+        let target = "\(quarantineDirectory)/\((file.path as NSString).lastPathComponent).\(UUID().uuidString)"
+        if Glibc.rename(file.path, target) == 0 {
+            report("moved corrupt object \(file.path) to \(target); it now counts as missing")
+        }
+    }
+}
