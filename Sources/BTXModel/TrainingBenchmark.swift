@@ -75,7 +75,7 @@ public enum TrainingBenchmark {
             ?? LlamaParameters.matmulParameterCount(c)
         let flopsPerToken = 6 * Double(matmulParameters)
             + 12 * Double(c.numHiddenLayers * T * c.hiddenSize)
-        let rss = peakRSSMiB()
+        let rss = peakRSSMiB()  // before the sgemm timing allocates its own matrices
         return Result(setup: setup, stepSeconds: median, tokensPerSecond: tokens / median,
                       modelGFLOPs: flopsPerToken * tokens / median / 1e9,
                       sgemmGFLOPs: sgemmGFLOPs(c, rows: B * T), peakRSSMiB: rss,
