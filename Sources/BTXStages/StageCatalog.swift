@@ -1,0 +1,11 @@
+import BTXPipeline
+
+/// Every stage kind btxpipe knows; the command line runs pipelines against this registry.
+/// Add a kind here when you add its file.
+public enum StageCatalog {
+    /// The registry of all kinds.
+    public static let registry = StageRegistry([
+        TextStage.self,
+        ConcatStage.self,
+    ])
+}
