@@ -7,5 +7,9 @@ public enum StageCatalog {
     public static let registry = StageRegistry([
         TextStage.self,
         ConcatStage.self,
+        InitStage.self,
+        TrainStage.self,
+        EvaluateStage.self,
+        ReportStage.self,
     ])
 }
