@@ -9,12 +9,13 @@ public enum ReportRenderer {
         let header = ["model"] + data.domains + ["average", "math acc.", "compute"]
         var lines = ["| " + header.joined(separator: " | ") + " |",
                      "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
-        let best = Dictionary(uniqueKeysWithValues: data.domains.map { d in (d, data.rows.compactMap { $0.losses[d] }.min()) })
+        var best: [String: Double] = [:]
+        for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
         for row in data.rows {
             let cells = data.domains.map { d -> String in
                 guard let loss = row.losses[d] else { return "–" }
                 let text = String(format: "%.3f", loss)
-                return loss == best[d] ?? nil ? "**\(text)**" : text
+                return loss == best[d] ? "**\(text)**" : text
             }
             let math = row.mathAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
             lines.append("| " + ([row.name] + cells + [String(format: "%.3f", row.averageLoss), math,

@@ -7,6 +7,10 @@ public enum StageCatalog {
     public static let registry = StageRegistry([
         TextStage.self,
         ConcatStage.self,
+        FetchStage.self,
+        MathStage.self,
+        TokenizerStage.self,
+        TokenizeStage.self,
         InitStage.self,
         TrainStage.self,
         EvaluateStage.self,
