@@ -6,7 +6,7 @@ struct BTXPipeCommand: ParsableCommand {
         commandName: "btxpipe",
         abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
         version: BTXPipeVersion.string,
-        subcommands: [Doctor.self]
+        subcommands: [Doctor.self, Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self, Report.self]
     )
 }
 

@@ -1,2 +1,0 @@
-/// BTXData (see DESIGN.md §4).
-public enum BTXDataModule {}

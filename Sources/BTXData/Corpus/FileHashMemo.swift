@@ -1,0 +1,65 @@
+import BTXStore
+import Foundation
+
+/// Remembers the SHA-256 of local files by (path, size, mtime, inode), so an unchanged file is
+/// not hashed again. Kept as one tab-separated file (e.g. `<store>/memo/file-hashes.tsv`),
+/// replaced atomically; losing or corrupting it only costs rehashing.
+public final class FileHashMemo {
+    private struct Stamp: Equatable { let size: Int64, mtimeNanos: Int64, inode: UInt64 }
+    private let file: URL
+    private var entries: [String: (Stamp, ObjectHash)] = [:]
+    private var dirty = false
+    /// Files actually hashed (not answered from the memo) since creation.
+    public private(set) var hashedCount = 0
+
+    /// Loads the memo at `file` (missing or unreadable: starts empty).
+    public init(file: URL) {
+        self.file = file
+        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return }
+        for line in text.split(separator: "\n") {
+            let f = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false)
+            guard f.count == 5, let hash = ObjectHash(hex: String(f[0])), let size = Int64(f[1]),
+                  let mtime = Int64(f[2]), let inode = UInt64(f[3]) else { continue }
+            entries[String(f[4])] = (Stamp(size: size, mtimeNanos: mtime, inode: inode), hash)
+        }
+    }
+
+    private static func stamp(_ path: String) throws -> Stamp {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw FileReadError.cannotOpen(path: path, reason: String(cString: strerror(errno))) }
+        return Stamp(size: Int64(st.st_size), mtimeNanos: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
+                     inode: UInt64(st.st_ino))
+    }
+
+    /// The SHA-256 of the file at `path`, from the memo when size, mtime and inode are unchanged.
+    public func hash(of path: String) throws -> ObjectHash {
+        let before = try FileHashMemo.stamp(path)
+        if let (stamp, hash) = entries[path], stamp == before { return hash }
+        var hasher = StreamingHasher()
+        try Compression.none.decompress(from: FileByteSource(path: path)) { hasher.update($0) }
+        let hash = hasher.finalize()
+        hashedCount += 1
+        // NOTE: a file modified while being hashed is not memoised (its stamp moved).
+        if try FileHashMemo.stamp(path) == before {
+            entries[path] = (before, hash)
+            dirty = true
+        }
+        return hash
+    }
+
+    /// Writes the memo if anything changed (temp file + rename).
+    public func save() throws {
+        guard dirty else { return }
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var text = ""
+        for (path, (s, h)) in entries.sorted(by: { $0.key < $1.key }) where !path.contains("\n") {
+            text += "\(h.hex)\t\(s.size)\t\(s.mtimeNanos)\t\(s.inode)\t\(path)\n"
+        }
+        let temp = file.appendingPathExtension("tmp-\(getpid())")
+        try Data(text.utf8).write(to: temp)
+        guard rename(temp.path, file.path) == 0 else {
+            throw FileReadError.readFailed(path: file.path, reason: "cannot replace memo: \(String(cString: strerror(errno)))")
+        }
+        dirty = false
+    }
+}

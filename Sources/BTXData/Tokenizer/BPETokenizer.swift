@@ -1,0 +1,111 @@
+import Foundation
+
+/// Errors of building, reading or using a tokenizer.
+public enum TokenizerError: Error, CustomStringConvertible {
+    case badSerialization(String)
+    case badTokenizerJSON(field: String, expected: String)
+    case invalidVocabSize(Int)
+    case unknownToken(UInt32)
+
+    public var description: String {
+        switch self {
+        case let .badSerialization(why): return "tokenizer object is not valid: \(why)"
+        case let .badTokenizerJSON(field, expected): return "tokenizer.json: field \(field): expected \(expected)"
+        case let .invalidVocabSize(n): return "vocab size \(n) is out of range (expected 258...65536+)"
+        case let .unknownToken(id): return "token id \(id) is not in the vocabulary"
+        }
+    }
+}
+
+/// A byte-level BPE tokenizer (GPT-2 style, Sennrich et al. 2016): ids 0–255 are the raw bytes,
+/// id 256 + r is the r-th merge, and BOS and EOS are the last two ids.
+///
+/// Encoding splits text with `PreTokenizer`, then applies the merges in rank order inside each
+/// piece; every byte string round-trips exactly, invalid UTF-8 included.
+public struct BPETokenizer: Equatable, Sendable {
+    /// The merges in the order learned: merge r joins `merges[r].0` and `merges[r].1` into 256 + r.
+    public let merges: [Merge]
+    /// Text of the special tokens in tokenizer.json.
+    public static let bosText = "<|bos|>", eosText = "<|eos|>"
+
+    /// One merge rule: the two ids joined.
+    public struct Merge: Equatable, Sendable {
+        public let left: UInt32, right: UInt32
+        public init(_ left: UInt32, _ right: UInt32) { self.left = left; self.right = right }
+    }
+
+    /// Bytes of every non-special id (index = id).
+    let pieces: [[UInt8]]
+    /// (left << 32 | right) → merge rank.
+    let ranks: [UInt64: Int32]
+
+    /// A tokenizer from its merges; throws when a merge refers to an id not yet defined.
+    public init(merges: [Merge]) throws {
+        var pieces = (0..<256).map { [UInt8($0)] }
+        var ranks = [UInt64: Int32](minimumCapacity: merges.count)
+        for (r, m) in merges.enumerated() {
+            let next = UInt32(256 + r)
+            guard m.left < next, m.right < next else {
+                throw TokenizerError.badSerialization("merge \(r) refers to id \(max(m.left, m.right)) before it exists")
+            }
+            pieces.append(pieces[Int(m.left)] + pieces[Int(m.right)])
+            ranks[UInt64(m.left) << 32 | UInt64(m.right)] = Int32(r)
+        }
+        self.merges = merges
+        self.pieces = pieces
+        self.ranks = ranks
+    }
+
+    /// Number of ids, specials included.
+    public var vocabSize: Int { 256 + merges.count + 2 }
+    /// Beginning-of-sequence id.
+    public var bos: UInt32 { UInt32(256 + merges.count) }
+    /// End-of-sequence (and document separator) id.
+    public var eos: UInt32 { UInt32(257 + merges.count) }
+
+    public static func == (a: BPETokenizer, b: BPETokenizer) -> Bool { a.merges == b.merges }
+
+    /// Applies the merges to one pre-token, appending its ids to `out`.
+    func encodeWord(_ word: UnsafeRawBufferPointer, into out: inout [UInt32]) {
+        if word.count == 1 { out.append(UInt32(word[0])); return }
+        var symbols = word.map { UInt32($0) }
+        while symbols.count > 1 {
+            var bestRank = Int32.max, bestAt = -1
+            for i in 0..<(symbols.count - 1) {
+                if let r = ranks[UInt64(symbols[i]) << 32 | UInt64(symbols[i + 1])], r < bestRank {
+                    bestRank = r
+                    bestAt = i
+                }
+            }
+            if bestAt < 0 { break }
+            let m = merges[Int(bestRank)], merged = UInt32(256) + UInt32(bestRank)
+            var j = 0, i = 0
+            while i < symbols.count {
+                if i + 1 < symbols.count && symbols[i] == m.left && symbols[i + 1] == m.right {
+                    symbols[j] = merged
+                    i += 2
+                } else {
+                    symbols[j] = symbols[i]
+                    i += 1
+                }
+                j += 1
+            }
+            symbols.removeLast(symbols.count - j)
+        }
+        out.append(contentsOf: symbols)
+    }
+
+    /// The bytes of `ids`; specials decode to nothing unless `includeSpecials` (then to their text).
+    public func decode(_ ids: [UInt32], includeSpecials: Bool = false) throws -> Data {
+        var out = Data()
+        for id in ids {
+            if Int(id) < pieces.count { out.append(contentsOf: pieces[Int(id)]); continue }
+            guard id == bos || id == eos else { throw TokenizerError.unknownToken(id) }
+            if includeSpecials { out.append(contentsOf: (id == bos ? BPETokenizer.bosText : BPETokenizer.eosText).utf8) }
+        }
+        return out
+    }
+
+    /// The bytes of one non-special id (empty for specials and unknown ids).
+    public func bytes(of id: UInt32) -> [UInt8] { Int(id) < pieces.count ? pieces[Int(id)] : [] }
+}

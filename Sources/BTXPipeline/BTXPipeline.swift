@@ -1,2 +1,0 @@
-/// BTXPipeline (see DESIGN.md §4).
-public enum BTXPipelineModule {}

@@ -1,0 +1,111 @@
+import BTXStore
+import Foundation
+
+/// Runs a pipeline's stages that are not cached, `jobs` at a time on threads of this process, in an order
+/// that respects their inputs. Resume is a rerun: cached stages are skipped, an interrupted one continues
+/// from its checkpoint.
+public final class Runner: @unchecked Sendable {
+    let spec: PipelineSpec
+    let planner: Planner
+    let store: Store
+    let options: RunOptions
+    let observer: RunObserver
+    let cancellation = Cancellation()
+
+    private let condition = NSCondition()
+    private var outputs: [String: ObjectHash] = [:]
+    private var results: [String: StageResult] = [:]
+    private var running: Set<String> = []
+
+    /// A runner of a validated `spec` on `store`.
+    public init(spec: PipelineSpec, registry: StageRegistry, store: Store, options: RunOptions,
+                observer: RunObserver) throws {
+        self.spec = spec
+        self.planner = try Planner(spec: spec, registry: registry)
+        self.store = store
+        self.options = options
+        self.observer = observer
+    }
+
+    /// Asks running stages to checkpoint and stop, and starts no more (safe from a signal handler's queue).
+    public func cancel() {
+        cancellation.cancel()
+        condition.lock(); condition.broadcast(); condition.unlock()
+    }
+
+    /// True once `cancel` was called.
+    public var isCancelled: Bool { cancellation.isCancelled }
+
+    /// Runs the stages and returns one result per stage in scope, in graph order.
+    /// Throws only for bad targets (`PlanError`); stage failures are results.
+    public func run() throws -> [StageResult] {
+        let steps = try planner.plan(targets: options.targets, only: options.only, state: StoreState(store: store))
+        let names = steps.map(\.stage)
+        if options.only { prefillCachedInputs(of: names) }
+        condition.lock()
+        defer { condition.unlock() }
+        var failed = false
+        while true {
+            failed = failed || results.values.contains { if case .failed = $0.outcome { return true }; return false }
+            skipStagesWithBrokenInputs(names)
+            let stopLaunching = cancellation.isCancelled || (failed && !options.keepGoing)
+            let ready = stopLaunching ? [] : names.filter(isReady)
+            for name in ready.prefix(max(0, options.jobs - running.count)) { launch(name) }
+            if running.isEmpty && (stopLaunching || ready.isEmpty) { break }
+            condition.wait()
+        }
+        return names.map { results[$0] ?? StageResult(stage: $0, key: nil, outcome: .notStarted) }
+    }
+
+    /// With `--only`, the targets' inputs come from the cache.
+    private func prefillCachedInputs(of names: [String]) {
+        let state = StoreState(store: store)
+        for name in planner.graph.closure(of: names) where !names.contains(name) {
+            guard let key = planner.key(of: planner.graph.stages[name]!, outputs: outputs),
+                  let output = state.cachedOutput(for: key.hash) else { continue }
+            outputs[name] = output
+        }
+    }
+
+    private func isReady(_ name: String) -> Bool {
+        results[name] == nil && !running.contains(name)
+            && planner.graph.stages[name]!.dependencies.allSatisfy { outputs[$0] != nil }
+    }
+
+    private func skipStagesWithBrokenInputs(_ names: [String]) {
+        for name in names where results[name] == nil && !running.contains(name) {
+            let dependencies = planner.graph.stages[name]!.dependencies
+            if let broken = dependencies.first(where: { results[$0] != nil && outputs[$0] == nil }) {
+                let result = StageResult(stage: name, key: nil, outcome: .skipped(input: broken))
+                results[name] = result
+                observer.stageEnded(result)
+            }
+        }
+    }
+
+    /// Starts `name` on its own thread (caller holds the condition's lock).
+    private func launch(_ name: String) {
+        running.insert(name)
+        let stage = planner.graph.stages[name]!
+        let key = planner.key(of: stage, outputs: outputs)!
+        let thread = Thread { [self] in
+            let result = StageExecution(runner: self, stage: stage, key: key).execute()
+            condition.lock()
+            running.remove(name)
+            results[name] = result
+            if let output = result.outcome.output { outputs[name] = output }
+            observer.stageEnded(result)
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.stackSize = 16 << 20
+        thread.name = "btxpipe \(name)"
+        thread.start()
+    }
+
+    /// The output manifest hashes of finished stages (read by executions for their inputs).
+    func output(of stage: String) -> ObjectHash? {
+        condition.lock(); defer { condition.unlock() }
+        return outputs[stage]
+    }
+}

@@ -1,0 +1,101 @@
+import BTXStore
+import Foundation
+
+/// A stage's parameters (the `params:` mapping of the spec after templating) with typed getters that
+/// throw `StageError.badParameter` naming the field and what was expected.
+///
+/// Every getter records the name it was asked for, so the validator can report parameters that no
+/// getter ever read as unknown (see `StageKind.validate`).
+public struct StageParams: Sendable {
+    /// The parameters as JSON (a canonical form of them goes into the stage key).
+    public let values: [String: JSONValue]
+    private let reads = ReadLog()
+
+    /// Parameters from a JSON object.
+    public init(_ values: [String: JSONValue] = [:]) { self.values = values }
+
+    /// The names read by any getter so far.
+    public var namesRead: Set<String> { reads.names }
+
+    /// The raw value of `name`, or nil when absent.
+    public func json(_ name: String) -> JSONValue? {
+        reads.insert(name)
+        return values[name]
+    }
+
+    /// An integer parameter; a double with an integral value is accepted.
+    public func int(_ name: String, default fallback: Int? = nil, in range: ClosedRange<Int>? = nil) throws -> Int {
+        let value: Int = try get(name, fallback, "an integer") { $0.intValue }
+        if let range, !range.contains(value) {
+            throw StageError.badParameter(field: name, expected: "an integer in \(range.lowerBound)...\(range.upperBound)",
+                                          actual: String(value))
+        }
+        return value
+    }
+
+    /// A number parameter (integers are accepted).
+    public func double(_ name: String, default fallback: Double? = nil,
+                       in range: ClosedRange<Double>? = nil) throws -> Double {
+        let value: Double = try get(name, fallback, "a number") { $0.doubleValue }
+        if let range, !range.contains(value) {
+            throw StageError.badParameter(field: name, expected: "a number in \(range.lowerBound)...\(range.upperBound)",
+                                          actual: String(value))
+        }
+        return value
+    }
+
+    /// A string parameter, optionally one of `choices`.
+    public func string(_ name: String, default fallback: String? = nil, oneOf choices: [String]? = nil) throws -> String {
+        let value: String = try get(name, fallback, "a string") { $0.stringValue }
+        if let choices, !choices.contains(value) {
+            throw StageError.badParameter(field: name, expected: "one of \(choices.joined(separator: ", "))",
+                                          actual: value)
+        }
+        return value
+    }
+
+    /// A boolean parameter.
+    public func bool(_ name: String, default fallback: Bool? = nil) throws -> Bool {
+        try get(name, fallback, "true or false") { $0.boolValue }
+    }
+
+    /// A list parameter.
+    public func array(_ name: String, default fallback: [JSONValue]? = nil) throws -> [JSONValue] {
+        try get(name, fallback, "a list") { $0.arrayValue }
+    }
+
+    /// A list of strings.
+    public func strings(_ name: String, default fallback: [String]? = nil) throws -> [String] {
+        try get(name, fallback, "a list of strings") { value in
+            guard let items = value.arrayValue else { return nil }
+            let strings = items.compactMap(\.stringValue)
+            return strings.count == items.count ? strings : nil
+        }
+    }
+
+    /// A mapping parameter (e.g. a model config inserted with `${models.s}`).
+    public func object(_ name: String, default fallback: [String: JSONValue]? = nil) throws -> [String: JSONValue] {
+        try get(name, fallback, "a mapping") { $0.objectValue }
+    }
+
+    private func get<T>(_ name: String, _ fallback: T?, _ expected: String, _ convert: (JSONValue) -> T?) throws -> T {
+        reads.insert(name)
+        guard let value = values[name] else {
+            if let fallback { return fallback }
+            throw StageError.missingParameter(field: name, expected: expected)
+        }
+        guard let converted = convert(value) else {
+            throw StageError.badParameter(field: name, expected: expected, actual: value.canonicalText)
+        }
+        return converted
+    }
+}
+
+/// The set of parameter names read, shared by copies of one `StageParams`.
+private final class ReadLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var read: Set<String> = []
+
+    func insert(_ name: String) { lock.lock(); read.insert(name); lock.unlock() }
+    var names: Set<String> { lock.lock(); defer { lock.unlock() }; return read }
+}

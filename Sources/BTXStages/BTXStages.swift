@@ -1,2 +1,0 @@
-/// BTXStages (see DESIGN.md §4).
-public enum BTXStagesModule {}

@@ -1,0 +1,26 @@
+import ArgumentParser
+import BTXPipeline
+import Foundation
+
+/// `btxpipe log PIPELINE STAGE`: the log of the stage's last run.
+struct Log: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the log of a stage's last run.")
+
+    @OptionGroup var options: PipelineOptions
+
+    @Argument(help: "The stage, e.g. 'train[code]'.")
+    var stage: String
+
+    func run() throws {
+        try CommandFailure.report {
+            let session = try PipelineSession(options)
+            let name = try session.stage(stage).name
+            guard let last = session.state.lastRun(pipeline: session.spec.name, stage: name) else {
+                throw CommandFailure.usage("stage '\(name)' has not run yet")
+            }
+            let record = try session.store.record(last.record)
+            guard let log = record.log else { return }
+            FileHandle.standardOutput.write(try session.store.object(log))
+        }
+    }
+}

@@ -1,0 +1,44 @@
+import ArgumentParser
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// `btxpipe status PIPELINE`: each stage cached / stale / missing / failed / running, with duration and key.
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Each stage: cached, stale, missing, failed or running, with its duration and key.")
+
+    @OptionGroup var options: PipelineOptions
+
+    func run() throws {
+        try CommandFailure.report {
+            let session = try PipelineSession(options)
+            let rows = [["STAGE", "STATUS", "DURATION", "KEY"]] + (try session.fullPlan().map { row(for: $0, session: session) })
+            let widths = (0..<4).map { column in rows.map { $0[column].count }.max() ?? 0 }
+            for row in rows {
+                print(zip(row, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                    .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+            }
+        }
+    }
+
+    private func row(for step: PlanStep, session: PipelineSession) -> [String] {
+        let last = session.state.lastRun(pipeline: session.spec.name, stage: step.stage)
+        let key = step.key?.hash
+        let keyText = key?.short ?? "-"
+        if let key, StageLock.isHeld(StageLock.path(store: session.store.root, key: key)) {
+            let since = StageLock.readHolder(StageLock.path(store: session.store.root, key: key))?.start
+            return [step.stage, "running", since.map { ProgressView.duration(Date().timeIntervalSince1970 - $0) } ?? "-", keyText]
+        }
+        switch step.reason {
+        case .cached:
+            let seconds = key.flatMap(session.cachedRecord)?.seconds
+            return [step.stage, "cached", seconds.map(ProgressView.duration) ?? "-", keyText]
+        case .lastRun(let outcome):
+            let seconds = last.flatMap { try? session.store.record($0.record) }?.seconds
+            return [step.stage, outcome.rawValue, seconds.map(ProgressView.duration) ?? "-", keyText]
+        default:
+            return [step.stage, last == nil ? "missing" : "stale", "-", keyText]
+        }
+    }
+}

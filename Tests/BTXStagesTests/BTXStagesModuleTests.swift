@@ -1,6 +1,0 @@
-import BTXStages
-import XCTest
-
-final class BTXStagesModuleTests: XCTestCase {
-    func testModuleLinks() { XCTAssertNotNil(BTXStagesModule.self) }
-}
