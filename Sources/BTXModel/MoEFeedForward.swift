@@ -29,7 +29,7 @@ public final class MoEFeedForward: FeedForwardLayer {
     let counts: Buffer<Int>, offsets: Buffer<Int>
     let expertOut: Buffer<Float>, gateAct: Buffer<Float>, upAct: Buffer<Float>  // [N·K, C|I]
     let usage: Buffer<Float>, meanProbs: Buffer<Float>  // [E]
-    var temperature: Float = 1, lossScale: Float = 1
+    var temperature: Float = 1
     /// The load-balancing loss of the last forward pass (0 when α = 0).
     public private(set) var auxiliaryLoss: Float = 0
     /// Assignments a Switch capacity dropped in the last forward pass.
@@ -75,8 +75,6 @@ public final class MoEFeedForward: FeedForwardLayer {
         meanProbs = Buffer(count: E)
     }
 
-    public func setLossScale(_ scale: Float) { lossScale = scale }
-
     /// Tokens routed to each expert in the last forward pass (after any capacity drop).
     public var lastCounts: [Int] { counts.array }
 
@@ -108,7 +106,7 @@ public final class MoEFeedForward: FeedForwardLayer {
     }
 
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                         _ inp: UnsafePointer<Float>, _ N: Int) {
+                         _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float) {
         guard let dRouter, let dhidden = ffn.dhidden else { preconditionFailure("backward on an inference-only MoE layer") }
         let s = runtime.scratch
         // ∂L/∂gates, and the experts' output gradients (gate · dout) in place of their outputs.

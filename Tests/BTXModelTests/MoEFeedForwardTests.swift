@@ -44,8 +44,7 @@ final class MoEFeedForwardTests: XCTestCase {
         }
         _ = t.forward(x)
         var dx = [Float](repeating: 0, count: x.count)
-        t.layer.setLossScale(lossScale)
-        t.layer.backward(&dx, w, x, t.N)
+        t.layer.backward(&dx, w, x, t.N, lossScale: lossScale)
         XCTAssertLessThan(GradientCheck.relativeError(x, analytic: dx, eps: 1e-3, loss: loss), 1e-2,
                           "input gradient, \(moe.routing)", file: file, line: line)
         let p0 = t.parameters.flat
