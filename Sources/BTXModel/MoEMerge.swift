@@ -16,6 +16,12 @@ public enum MoEMerge {
         /// Row e of layer l = `states[l][e]`, the mean hidden state (input of layer l's
         /// feed-forward) of expert e's domain sample (as mergekit-moe's hidden-state gates).
         case hidden(states: [[[Float]]])
+
+        /// The generator `initializeRouter` draws from (seeded for `.random`).
+        public var generator: SplitMix64 {
+            if case let .random(_, seed) = self { return SplitMix64(seed: seed) }
+            return SplitMix64(seed: 0)
+        }
     }
 
     /// Where MoE tensor `name` comes from when mixed from `experts` dense models: (expert index, its
@@ -51,7 +57,7 @@ public enum MoEMerge {
         return weights.map { $0 / sum }
     }
 
-    /// `Σ_m w_m · x_m` element-wise, accumulated in double in expert order (bitwise reproducible).
+    /// `Σ_m w_m · x_m` element-wise into `out`, accumulated in double in expert order (bitwise reproducible).
     public static func average(_ tensors: [UnsafePointer<Float>], weights: [Double], count: Int,
                                into out: UnsafeMutablePointer<Float>) {
         for i in 0..<count {
@@ -59,6 +65,36 @@ public enum MoEMerge {
             for (m, t) in tensors.enumerated() { s += weights[m] * Double(t[i]) }
             out[i] = Float(s)
         }
+    }
+
+    /// `Σ_m w_m · x_m` of equally long arrays.
+    public static func average(_ arrays: [[Float]], weights: [Double]) -> [Float] {
+        var out = [Float](repeating: 0, count: arrays.first?.count ?? 0)
+        for i in out.indices {
+            var s = 0.0
+            for (m, a) in arrays.enumerated() { s += weights[m] * Double(a[i]) }
+            out[i] = Float(s)
+        }
+        return out
+    }
+
+    /// The uniform mean of several `[L][C]` hidden-state tables.
+    public static func averageStates(_ tables: [[[Float]]]) -> [[Float]] {
+        let w = [Double](repeating: 1 / Double(tables.count), count: tables.count)
+        return (0..<(tables.first?.count ?? 0)).map { l in average(tables.map { $0[l] }, weights: w) }
+    }
+
+    /// Chunk `part` of `of` of a row-major `[rows, columns]` matrix: a block of rows, or with
+    /// `alongColumns` a block of columns (the `split` ablation: `w1`/`w3` by rows, `w2` by columns).
+    public static func chunk(_ values: [Float], rows: Int, columns: Int, part: Int, of parts: Int,
+                             alongColumns: Bool) -> [Float] {
+        precondition(values.count == rows * columns && (alongColumns ? columns : rows) % parts == 0, "chunking a misshapen matrix")
+        if !alongColumns {
+            let n = rows / parts
+            return Array(values[(part * n * columns)..<((part + 1) * n * columns)])
+        }
+        let n = columns / parts
+        return (0..<rows).flatMap { r in values[(r * columns + part * n)..<(r * columns + (part + 1) * n)] }
     }
 
     /// Fills a router `[E, C]` from `initialization` for layer `l` (`rng` advances for `.random`).
@@ -88,7 +124,7 @@ public enum MoEMerge {
         try checkSameArchitecture(experts, config: c)
         let w = try normalizedWeights(weights, count: experts.count)
         let out = ParameterSet(layout: MoEParameters.layout(c, moe))
-        var rng = SplitMix64(seed: { if case let .random(_, seed) = router { return seed } else { return 0 } }())
+        var rng = router.generator
         for e in out.entries {
             let dst = out.storage + e.offset
             if let (m, dense) = expertSource(e.name, experts: experts.count) {

@@ -39,6 +39,22 @@ public enum MoEParameters {
         return total
     }
 
+    /// A factory for `LlamaModel(feedForward:)` that makes every block a mixture of experts. Each
+    /// model built with it gets its own `MoERuntime` (made at layer 0, sized for that model's rows);
+    /// use `model(_:runtime:…)` instead to set the training step yourself.
+    public static func feedForward(_ moe: MoEConfig, noiseSeed: UInt64 = 0,
+                                   statistics: MoERoutingStatistics? = nil) -> FeedForwardFactory {
+        var runtime: MoERuntime?
+        return { l, context in
+            let c = context.config
+            if l == 0 || runtime == nil {
+                runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: context.maxRows,
+                                     training: context.gradients != nil, noiseSeed: noiseSeed, statistics: statistics)
+            }
+            return MoEFeedForward(layer: l, runtime: runtime!, context: context)
+        }
+    }
+
     /// A `LlamaModel` whose feed-forward layers are mixtures of experts sharing `runtime`
     /// (built for the same rows, B·T, and the same training flag).
     public static func model(_ c: LlamaConfig, runtime: MoERuntime, parameters: ParameterSet, batchSize: Int,

@@ -58,6 +58,7 @@ public final class Trainer {
         }
         let lr = hyper.schedule.learningRate(at: s)
         let norm = model.timer.measure(.optimizer) { () -> Double in
+            for name in optimizer.frozen { model.gradients!.pointer(name).update(repeating: 0, count: model.gradients!.entry(name)!.count) }
             let norm = gradNorm.clip(model.gradients!, maxNorm: hyper.gradientClip)
             optimizer.update(model.parameters, gradients: model.gradients!, lr: lr)
             return norm
