@@ -12,6 +12,8 @@ import Foundation
 /// `checkpoint_every` steps and on Ctrl-C, bitwise-identical resume. Afterwards it measures the
 /// per-layer expert load per domain on `load_tokens` validation tokens of each domain and records it
 /// as the metric `expert_load` (`[layer][domain][expert]` fractions) and in the manifest.
+/// With a `match` input (a model, e.g. the finetuned BTX), `steps` is replaced by the number that
+/// matches that model's total training FLOPs or tokens (`match_by`).
 struct FinetuneStage: StageKind {
     static let name = "finetune"
     static let version = 1
@@ -24,6 +26,7 @@ struct FinetuneStage: StageKind {
         _ = try params.bool("freeze_experts", default: false)
         _ = try params.int("noise_seed", default: 0, in: 0...Int.max)
         _ = try params.int("load_tokens", default: 1024, in: 0...10_000_000)
+        _ = try params.string("match_by", default: "flops", oneOf: ["flops", "tokens"])
     }
 
     func run(_ context: StageContext) throws -> Manifest {
@@ -36,7 +39,13 @@ struct FinetuneStage: StageKind {
         let moe = try MoEManifest.routing(context.params, experts: base.numLocalExperts, base: base)
         let parameters = try ModelManifest.parameters(input, layout: MoEParameters.layout(config, moe), store: context.store,
                                                       input: "model")
-        let hyper = try TrainingLoop.hyperparameters(context.params)
+        var hyper = try TrainingLoop.hyperparameters(context.params)
+        let flopsPerToken = Self.flopsPerToken(config, moe, sequenceLength: hyper.sequenceLength)
+        if let match = context.inputs["match"] {
+            hyper.steps = try Self.matchedSteps(context, match: match, own: try ModelManifest.history(input),
+                                                hyper: hyper, flopsPerToken: flopsPerToken)
+            hyper.warmupSteps = min(hyper.warmupSteps, hyper.steps)
+        }
         let runtime = MoERuntime(moe: moe, layers: config.numHiddenLayers, hiddenSize: config.hiddenSize,
                                  rows: hyper.batchSize * hyper.sequenceLength, training: true,
                                  noiseSeed: UInt64(try context.params.int("noise_seed", default: 0)))
@@ -46,7 +55,7 @@ struct FinetuneStage: StageKind {
         trainer.optimizer.frozen = try Self.frozen(context.params, parameters: parameters)
         var loop = TrainingLoop(context: context, trainer: trainer, sampler: try TrainingLoop.sampler(context, hyper: hyper),
                                 checkpointEvery: try context.params.int("checkpoint_every", default: 50),
-                                flopsPerToken: Self.flopsPerToken(config, moe, sequenceLength: hyper.sequenceLength))
+                                flopsPerToken: flopsPerToken)
         loop.beforeStep = { runtime.step = $0 }
         let run = try loop.run()
         let load = try ExpertLoad.measure(context, config: config, moe: moe, parameters: parameters,
@@ -57,6 +66,20 @@ struct FinetuneStage: StageKind {
         let json = try MoEManifest.configJSON(llama: configJSON, moe: moe, expertWidth: config.intermediateSize)
         return try ModelManifest.make(config: json, parameters: parameters, history: history, store: context.store,
                                       extra: ["expert_load": load])
+    }
+
+    /// Steps that bring this model's lineage to the `match` model's total training FLOPs (or
+    /// tokens, `match_by: tokens`): how sparse upcycling is compute-matched to BTX. At least 1.
+    static func matchedSteps(_ context: StageContext, match: Manifest, own: TrainingHistory,
+                             hyper: TrainingHyperparameters, flopsPerToken: Double) throws -> Int {
+        let target = try ModelManifest.history(match)
+        let tokensPerStep = Double(hyper.gradientAccumulation * hyper.batchSize * hyper.sequenceLength)
+        let byTokens = try context.params.string("match_by", default: "flops") == "tokens"
+        let missing = byTokens ? Double(target.tokens - own.tokens) : target.flops - own.flops
+        let steps = max(1, Int((missing / (byTokens ? tokensPerStep : tokensPerStep * flopsPerToken)).rounded()))
+        context.log(String(format: "matched to input 'match' by %@: %d steps (%.3g to go)", byTokens ? "tokens" : "FLOPs",
+                           steps, missing))
+        return steps
     }
 
     /// The tensors the optimizer leaves alone.

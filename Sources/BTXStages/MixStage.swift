@@ -83,11 +83,13 @@ struct MixStage: StageKind {
         }
     }
 
-    /// Every non-feed-forward tensor: the weighted mean of the models' copies (the shared object
-    /// itself when all copies are one object).
+    /// Every non-feed-forward tensor (every tensor with `feedForwardToo`): the weighted mean of the
+    /// models' copies (the shared object itself when all copies are one object).
     static func average(_ models: [Manifest], weights: [Double], config: LlamaConfig, store: Store,
-                        into tensors: inout [String: TensorEntry]) throws {
-        let ffn = Set((0..<config.numHiddenLayers).flatMap { LlamaParameters.mlpLayout(config, layer: $0).map(\.name) })
+                        into tensors: inout [String: TensorEntry], feedForwardToo: Bool = false) throws {
+        let ffn = feedForwardToo ? [] : Set((0..<config.numHiddenLayers).flatMap {
+            LlamaParameters.mlpLayout(config, layer: $0).map(\.name)
+        })
         for e in LlamaParameters.layout(config) where !ffn.contains(e.name) {
             let entries = models.map { $0.tensors[e.name]! }  // checked by checkSameArchitecture
             if Set(entries.map(\.object)).count == 1 && entries[0].dtype == .f32 {
