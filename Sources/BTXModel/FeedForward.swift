@@ -8,9 +8,18 @@ public protocol FeedForwardLayer: AnyObject {
     /// `backward` needs for these rows.
     func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int)
     /// `dinp[N, C] = ∂L/∂inp` (overwritten) given `dout[N, C] = ∂L/∂out`, for the rows of the last
-    /// `forward`; adds the weight gradients.
+    /// `forward`; adds the weight gradients. `lossScale` is the weight of this micro-batch's loss
+    /// (1 / gradient-accumulation steps): a layer with an auxiliary loss scales that loss's
+    /// gradient by it (`dout` already carries it).
     func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                  _ inp: UnsafePointer<Float>, _ N: Int)
+                  _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float)
+    /// The layer's own loss term from the last `forward`, already weighted (e.g. a mixture of
+    /// experts' load-balancing loss × its coefficient); 0 for a dense layer.
+    var auxiliaryLoss: Float { get }
+}
+
+extension FeedForwardLayer {
+    public var auxiliaryLoss: Float { 0 }
 }
 
 /// Scratch shared by the feed-forward layers of one model (used within one call, never kept

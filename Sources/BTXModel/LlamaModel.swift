@@ -98,6 +98,11 @@ public final class LlamaModel {
         }
     }
 
+    /// Sum of the feed-forward layers' own loss terms from the last forward pass (0 for a dense
+    /// model; a mixture of experts' weighted load-balancing loss). Not included in the value that
+    /// `forward(sequences:)` returns; `backward` differentiates both.
+    public var auxiliaryLoss: Float { feedForward.reduce(0) { $0 + $1.auxiliaryLoss } }
+
     /// Inference forward pass on `[B, T]` tokens; leaves the logits in `logits`.
     public func forward(inputs: [Int32]) throws {
         guard inputs.count == batchSize * sequenceLength else {

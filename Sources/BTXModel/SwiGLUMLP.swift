@@ -78,7 +78,7 @@ public final class DenseFeedForward: FeedForwardLayer {
     }
 
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                         _ inp: UnsafePointer<Float>, _ N: Int) {
+                         _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float) {
         guard let dhidden = scratch.dhidden else { preconditionFailure("backward on an inference-only model") }
         mlp.backward(dinp, dout, inp, gateAct: gateAct.pointer, upAct: upAct.pointer, hidden: scratch.hidden.pointer,
                      dhidden: dhidden.pointer, N, accumulateInput: false, threads: threads)

@@ -86,7 +86,8 @@ struct EvaluateStage: StageKind {
     static func load(_ context: StageContext, batchSize: Int, sequenceLength: Int) throws -> (EvaluatedModel, TrainingHistory) {
         if let manifest = context.inputs["model"] {
             let model = try ModelLoader.inference(manifest, input: "model", store: context.store,
-                                                  batchSize: batchSize, sequenceLength: sequenceLength, threads: context.threads)
+                                                  batchSize: batchSize, sequenceLength: sequenceLength, threads: context.threads,
+                                                  domains: context.inputList("data").count)
             return (model, try ModelManifest.history(manifest))
         }
         let manifests = context.inputList("experts")

@@ -13,6 +13,10 @@ public enum StageCatalog {
         TokenizeStage.self,
         InitStage.self,
         TrainStage.self,
+        MixStage.self,
+        FinetuneStage.self,
+        UpcycleStage.self,
+        BTMStage.self,
         EvaluateStage.self,
         ReportStage.self,
     ])
