@@ -37,16 +37,12 @@ public final class MoEFeedForward: FeedForwardLayer {
 
     /// Layer `l` of a model built around `context`, sharing `runtime` with the other layers.
     public init(layer l: Int, runtime: MoERuntime, context: FeedForwardContext) {
-        let moe = runtime.moe, c = context.config
-        layer = l
-        kind = moe.kind(layer: l)
-        E = moe.numLocalExperts
-        K = moe.slots(layer: l)
-        C = c.hiddenSize
-        I = c.intermediateSize
-        maxRows = context.maxRows
-        precondition(runtime.scratch.gathered.count >= maxRows * K * C, "MoERuntime built for fewer rows than the model")
-        capacity = moe.capacity(rows: maxRows, layer: l)
+        let moe = runtime.moe, c = context.config, N = context.maxRows
+        let kind = moe.kind(layer: l), E = moe.numLocalExperts, K = moe.slots(layer: l)
+        let C = c.hiddenSize, I = c.intermediateSize
+        precondition(runtime.scratch.gathered.count >= N * K * C, "MoERuntime built for fewer rows than the model")
+        (layer, self.kind, self.E, self.K, self.C, self.I, maxRows) = (l, kind, E, K, C, I, N)
+        capacity = moe.capacity(rows: N, layer: l)
         alpha = Float(moe.routerAuxLossCoef)
         threads = context.threads
         self.runtime = runtime
@@ -55,14 +51,11 @@ public final class MoEFeedForward: FeedForwardLayer {
         dRouter = context.gradients?.pointer(MoEParameters.router(l))
         experts = (0..<E).map { e in
             SwiGLUMLP(parameters: context.parameters, gradients: context.gradients, gate: MoEParameters.expert(l, e, "w1"),
-                      up: MoEParameters.expert(l, e, "w3"), down: MoEParameters.expert(l, e, "w2"), C: c.hiddenSize,
-                      I: c.intermediateSize)
+                      up: MoEParameters.expert(l, e, "w3"), down: MoEParameters.expert(l, e, "w2"), C: C, I: I)
         }
-        let N = maxRows
-        chosen = Buffer(count: N * K)
-        gates = Buffer(count: N * K)
-        probs = Buffer(count: N * E)
-        sampled = Buffer(count: kind == .sampleTop1 ? N * E : 0)
+        let chosen = Buffer<Int32>(count: N * K), gates = Buffer<Float>(count: N * K)
+        let probs = Buffer<Float>(count: N * E), sampled = Buffer<Float>(count: kind == .sampleTop1 ? N * E : 0)
+        (self.chosen, self.gates, self.probs, self.sampled) = (chosen, gates, probs, sampled)
         route = RoutingBuffers(experts: chosen.pointer, gates: gates.pointer, probs: probs.pointer, sampled: sampled.pointer)
         slotOf = Buffer(count: N * K)
         rowOfSlot = Buffer(count: N * K)

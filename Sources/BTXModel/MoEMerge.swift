@@ -127,8 +127,8 @@ public enum MoEMerge {
         var rng = router.generator
         for e in out.entries {
             let dst = out.storage + e.offset
-            if let (m, dense) = expertSource(e.name, experts: experts.count) {
-                dst.update(from: experts[m].pointer(dense), count: e.count)
+            if let source = expertSource(e.name, experts: experts.count) {
+                dst.update(from: experts[source.expert].pointer(source.name), count: e.count)
             } else if e.name.hasSuffix("block_sparse_moe.gate.weight") {
                 let l = Int(e.name.split(separator: ".")[2])!
                 try initializeRouter(dst, layer: l, E: experts.count, C: c.hiddenSize, router, rng: &rng)

@@ -70,8 +70,10 @@ struct MixStage: StageKind {
     /// Throws naming the first tensor (in layout order) where a model's dtype-free shape differs or
     /// the tensor is missing.
     static func checkSameArchitecture(_ models: [Manifest], names: [String], config: LlamaConfig) throws {
-        for (m, name) in zip(models, names) where try ModelManifest.llamaConfig(m, input: name) != config {
-            throw StageError.failed("input '\(name)': its config differs from '\(names[0])' (all experts must share one architecture)")
+        for (m, name) in zip(models, names) {
+            guard try ModelManifest.llamaConfig(m, input: name) == config else {
+                throw StageError.failed("input '\(name)': its config differs from '\(names[0])' (all experts must share one architecture)")
+            }
         }
         for e in LlamaParameters.layout(config) {
             for (m, name) in zip(models, names) {
