@@ -94,7 +94,14 @@ public enum MoEMerge {
             return Array(values[(part * n * columns)..<((part + 1) * n * columns)])
         }
         let n = columns / parts
-        return (0..<rows).flatMap { r in values[(r * columns + part * n)..<(r * columns + (part + 1) * n)] }
+        // NOTE: a plain loop: the equivalent flatMap times out the type checker on a loaded machine.
+        var out: [Float] = []
+        out.reserveCapacity(rows * n)
+        for r in 0..<rows {
+            let start = r * columns + part * n
+            out += values[start..<(start + n)]
+        }
+        return out
     }
 
     /// Fills a router `[E, C]` from `initialization` for layer `l` (`rng` advances for `.random`).

@@ -10,7 +10,8 @@ import Foundation
 /// Inputs: `model` (a model manifest, dense or MoE) or `experts` (a list: evaluated as a BTM ensemble),
 /// `data` (tokens manifests, one per domain), optionally `math` (a corpus with held-out problems) and
 /// `tokenizer` (needed for math). Params: `name` (the row label), `batch_size`, `sequence_length`,
-/// `role` (see `roles`), `expert_domain`, `max_batches` per domain, `math_problems`, `max_new_tokens`,
+/// `role` (see `roles`), `expert_domain`, `expert_names` (an MoE's experts in order, for the routing
+/// heatmap), `max_batches` per domain, `math_problems`, `max_new_tokens`,
 /// `top_k` (ensemble).
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
@@ -23,6 +24,7 @@ struct EvaluateStage: StageKind {
         _ = try params.string("name")
         _ = try params.string("role", default: "variant", oneOf: Self.roles)
         _ = try params.string("expert_domain", default: "")
+        _ = try params.strings("expert_names", default: [])
         _ = try params.int("batch_size", default: 8, in: 1...1024)
         _ = try params.int("sequence_length", default: 128, in: 2...65_536)
         _ = try params.int("max_batches", default: 16, in: 1...1_000_000)
@@ -57,6 +59,8 @@ struct EvaluateStage: StageKind {
         ]
         let expertDomain = try p.string("expert_domain", default: "")
         if !expertDomain.isEmpty { metadata["expert_domain"] = .string(expertDomain) }
+        let expertNames = try p.strings("expert_names", default: [])
+        if !expertNames.isEmpty { metadata["expert_names"] = .array(expertNames.map { .string($0) }) }
         if let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
         if let routing = model.routing(domains: corpora.map(\.domain)) { metadata["routing"] = routing }
         context.metric("average_loss", metadata["average_loss"]!)

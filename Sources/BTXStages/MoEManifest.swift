@@ -1,6 +1,7 @@
 import BTXModel
 import BTXPipeline
 import BTXStore
+import BTXTensor
 import Foundation
 
 /// Mixture-of-experts models as "model" manifests: the config object is the Llama config plus the

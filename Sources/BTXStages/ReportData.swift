@@ -48,14 +48,24 @@ public struct ReportRow: Equatable, Sendable {
         }
         var losses: [String: Double] = [:]
         for (domain, value) in m.metadata["domains"]?.objectValue ?? [:] { losses[domain] = value["loss"]?.doubleValue }
-        let layers = m.metadata["routing"]?["layers"]?.arrayValue?.map { layer in
-            (layer.objectValue ?? [:]).mapValues { ($0.arrayValue ?? []).compactMap(\.doubleValue) }
+        // routing: {"domains": [names], "fractions": [layer][domain][expert]} (see `MixtureModel.routing`).
+        let routing = m.metadata["routing"]
+        let routedDomains = (routing?["domains"]?.arrayValue ?? []).compactMap(\.stringValue)
+        let layers = routing?["fractions"]?.arrayValue?.map { layer -> [String: [Double]] in
+            var byDomain: [String: [Double]] = [:]
+            for (d, row) in (layer.arrayValue ?? []).enumerated() where d < routedDomains.count {
+                byDomain[routedDomains[d]] = (row.arrayValue ?? []).compactMap(\.doubleValue)
+            }
+            return byDomain
         }
+        let expertCount = layers?.first?.values.first?.count ?? 0
+        var expertNames = (m.metadata["expert_names"]?.arrayValue ?? []).compactMap(\.stringValue)
+        if expertNames.count != expertCount { expertNames = (0..<expertCount).map { "e\($0)" } }
         self.init(name: name, role: m.metadata["role"]?.stringValue ?? "variant",
                   expertDomain: m.metadata["expert_domain"]?.stringValue, losses: losses,
                   mathAccuracy: m.metadata["math"]?["accuracy"]?.doubleValue,
                   flops: m.metadata["compute"]?["flops"]?.doubleValue ?? 0, routing: layers,
-                  routingExperts: (m.metadata["routing"]?["experts"]?.arrayValue ?? []).compactMap(\.stringValue),
+                  routingExperts: expertNames,
                   history: try m.metadata["history"].map(TrainingHistory.init(json:)) ?? TrainingHistory())
     }
 

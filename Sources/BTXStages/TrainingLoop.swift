@@ -22,6 +22,9 @@ struct TrainingLoop {
     let checkpointEvery: Int
     /// Training FLOPs per token (for the history and MFU-style metrics).
     let flopsPerToken: Double
+    /// Called with the index of the next step before it runs (e.g. an MoE runtime's step, which sets
+    /// the Gumbel temperature and noise), also right after a resume.
+    var beforeStep: (Int) -> Void = { _ in }
 
     // MARK: parameters
 
@@ -92,9 +95,11 @@ struct TrainingLoop {
         let micro = hyper.gradientAccumulation
         let batches: BatchSource = { step, m, out in self.sampler.fill(step: step * micro + m, into: out) }
         var recent: [StepMetrics] = []
+        beforeStep(trainer.step)
         try trainer.train(batches: batches, shouldStop: { context.isCancelled }) { metrics in
             losses.append(metrics.loss)
             recent.append(metrics)
+            beforeStep(metrics.step + 1)
             context.progress(step: metrics.step + 1, total: hyper.steps,
                              fields: ["loss": metrics.loss, "lr": metrics.learningRate, "tokens_per_s": metrics.tokensPerSecond])
             if checkpointEvery > 0, (metrics.step + 1) % checkpointEvery == 0, metrics.step + 1 < hyper.steps {

@@ -6,15 +6,12 @@ struct Explain: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Why a stage would rerun: which part of its key changed since its last run.")
 
-    @OptionGroup var options: PipelineOptions
-
-    @Argument(help: "The stage, e.g. 'train[code]'.")
-    var stage: String
+    @OptionGroup var arguments: StageArguments
 
     func run() throws {
         try CommandFailure.report {
-            let session = try PipelineSession(options)
-            let name = try session.stage(stage).name
+            let (session, instance) = try arguments.load()
+            let name = instance.name
             do {
                 for line in try session.planner.explain(name, state: session.state) { print(line) }
             } catch { throw CommandFailure.usage("\(error)") }

@@ -6,15 +6,12 @@ import Foundation
 struct Log: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Print the log of a stage's last run.")
 
-    @OptionGroup var options: PipelineOptions
-
-    @Argument(help: "The stage, e.g. 'train[code]'.")
-    var stage: String
+    @OptionGroup var arguments: StageArguments
 
     func run() throws {
         try CommandFailure.report {
-            let session = try PipelineSession(options)
-            let name = try session.stage(stage).name
+            let (session, instance) = try arguments.load()
+            let name = instance.name
             guard let last = session.state.lastRun(pipeline: session.spec.name, stage: name) else {
                 throw CommandFailure.usage("stage '\(name)' has not run yet")
             }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXPipeline
 
 /// The options every pipeline command shares: the spec file and the store.
 struct PipelineOptions: ParsableArguments {
@@ -7,4 +8,18 @@ struct PipelineOptions: ParsableArguments {
 
     @Option(name: .long, help: "The store directory (default: the spec's `store:`, else store/).")
     var store: String?
+}
+
+/// The pipeline options plus one stage, for the commands about a single stage (`show`, `explain`, `log`).
+struct StageArguments: ParsableArguments {
+    @OptionGroup var pipeline: PipelineOptions
+
+    @Argument(help: "The stage, e.g. 'train[code]'.")
+    var stage: String
+
+    /// The loaded pipeline and the stage instance named.
+    func load() throws -> (PipelineSession, StageInstance) {
+        let session = try PipelineSession(pipeline)
+        return (session, try session.stage(stage))
+    }
 }

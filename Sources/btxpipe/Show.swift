@@ -8,15 +8,11 @@ struct Show: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "A stage's lineage: kind, parameters, inputs, key, outputs, metrics and log.")
 
-    @OptionGroup var options: PipelineOptions
-
-    @Argument(help: "The stage, e.g. 'train[code]'.")
-    var stage: String
+    @OptionGroup var arguments: StageArguments
 
     func run() throws {
         try CommandFailure.report {
-            let session = try PipelineSession(options)
-            let instance = try session.stage(stage)
+            let (session, instance) = try arguments.load()
             let step = try session.planner.plan(targets: [instance.name], state: session.state).last
             print("stage   \(instance.name)")
             print("kind    \(instance.kind)")

@@ -1,6 +1,7 @@
 import BTXData
 import BTXStore
 import Foundation
+import TestSupport
 import XCTest
 
 final class TokenSplitTests: XCTestCase {
@@ -43,5 +44,15 @@ final class TokenSplitTests: XCTestCase {
         XCTAssertEqual(TokenSplit.tokens(TokenSplit.bytes(tokens, dtype: .u16), dtype: .u16), tokens)
         XCTAssertEqual(TokenSplit.tokens(TokenSplit.bytes(tokens + [70000], dtype: .u32), dtype: .u32), tokens + [70000])
         XCTAssertEqual(TokenSplit.bytes(tokens, dtype: .u16).count, 8)
+    }
+
+    func testTokensRoundTripThroughTheStoreAsU16Tensors() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url, report: { _ in })
+        let tokens: [UInt32] = [5, 0, 2047, 300, 1]
+        let entry = try TokenSplit.bytes(tokens, dtype: .u16).withUnsafeBytes { try store.putTensor($0, dtype: .u16, shape: [5]) }
+        XCTAssertEqual(try TokenSplit.tokens(of: entry, in: store), tokens)
+        let floats = try store.putTensor([1, 2], shape: [2])
+        XCTAssertThrowsError(try TokenSplit.tokens(of: floats, in: store))
     }
 }

@@ -102,7 +102,7 @@ final class RunnerTests: XCTestCase {
     }
 
     func testTwoRunnersOnOneStoreComputeEachStageOnce() throws {
-        let text = "name: d\nstages:\n  n: {kind: count, params: {steps: 200}}\n  e: {kind: join, inputs: {parts: [n]}}\n"
+        let text = "name: d\nstages:\n  n: {kind: count, params: {steps: 30}}\n  e: {kind: join, inputs: {parts: [n]}}\n"
         let dir = try TemporaryDirectory()
         let lock = NSLock()
         var outcomes: [[String: StageOutcome]] = []

@@ -103,6 +103,16 @@ final class HTTPClientTests: XCTestCase {
         }
     }
 
+    func testNetrcCredentialsAreUsedForTheirHost() throws {
+        let netrc = dir.path("netrc")
+        try Data("machine 127.0.0.1 login u password p4ss\n".utf8).write(to: URL(fileURLWithPath: netrc))
+        var c = client()
+        XCTAssertThrowsError(try c.get("\(server.baseURL)/basic/a.bin"))
+        c.options.useNetrc = true
+        c.options.netrcFile = netrc
+        XCTAssertEqual(try c.get("\(server.baseURL)/basic/a.bin").0, body)
+    }
+
     func testIdleTimeoutIsATransportErrorAfterRetries() throws {
         var c = client(retries: 1)
         c.options.idleTimeout = 1

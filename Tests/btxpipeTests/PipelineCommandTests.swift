@@ -48,6 +48,20 @@ final class PipelineCommandTests: XCTestCase {
         return (process, err)
     }
 
+    /// Waits (up to 20 s) until a run holds the lock of `stage`, then `extra` seconds more.
+    private func waitUntilRunning(_ stage: String, in dir: TemporaryDirectory, extra: Double = 0.3) {
+        let locks = dir.url.appendingPathComponent("store/locks")
+        for _ in 0..<400 {
+            let files = (try? FileManager.default.contentsOfDirectory(at: locks, includingPropertiesForKeys: nil)) ?? []
+            if files.contains(where: { (try? String(contentsOf: $0, encoding: .utf8))?.contains("\"stage\":\"\(stage)\"") == true }) {
+                usleep(useconds_t(extra * 1_000_000))
+                return
+            }
+            usleep(50_000)
+        }
+        XCTFail("\(stage) never started")
+    }
+
     /// The output manifest hash `show` prints for `stage`.
     private func output(of stage: String, in dir: TemporaryDirectory, store: String = "store") throws -> String {
         let shown = try btx(["show", "p.yaml", stage, "--store", store], in: dir).stdout
@@ -100,10 +114,10 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testKillNineAtARandomMomentThenRerunReachesIdenticalHashes() throws {
-        let dir = try setUp(pipeline(steps: 10, sleepMs: 15))
+        let dir = try setUp(pipeline(steps: 5, sleepMs: 10))
         try btx(["run", "p.yaml", "--store", "reference"], in: dir)
         var generator = SystemRandomNumberGenerator()
-        let delay = Double.random(in: 0.2...1.2, using: &generator)
+        let delay = Double.random(in: 0.1...1.0, using: &generator)
         let (process, _) = try start(["run", "p.yaml", "-j", "2"], in: dir)
         usleep(useconds_t(delay * 1_000_000))
         kill(process.processIdentifier, SIGKILL)
@@ -116,10 +130,10 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testKillNineMidStageLeavesALockTheNextRunTakesOverAndResumes() throws {
-        let dir = try setUp(pipeline(steps: 25, sleepMs: 20))   // slow: 100 steps of 20 ms
+        let dir = try setUp(pipeline(steps: 10, sleepMs: 20))   // slow: 40 steps of 20 ms
         try btx(["run", "p.yaml", "part"], in: dir)
         let (process, _) = try start(["run", "p.yaml"], in: dir)
-        usleep(1_000_000)
+        waitUntilRunning("slow", in: dir)
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
         let status = try btx(["status", "p.yaml"], in: dir).stdout
@@ -131,10 +145,10 @@ final class PipelineCommandTests: XCTestCase {
     }
 
     func testInterruptExits130AndRerunResumesFromTheCheckpoint() throws {
-        let dir = try setUp(pipeline(steps: 25, sleepMs: 20))
+        let dir = try setUp(pipeline(steps: 10, sleepMs: 20))
         try btx(["run", "p.yaml", "part"], in: dir)
         let (process, err) = try start(["run", "p.yaml"], in: dir)
-        usleep(1_000_000)
+        waitUntilRunning("slow", in: dir)
         process.interrupt()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -144,7 +158,7 @@ final class PipelineCommandTests: XCTestCase {
         XCTAssertTrue(log.hasPrefix("cancelled at step "), log)
         let step = log.dropFirst("cancelled at step ".count).prefix { $0.isNumber }
         try btx(["run", "p.yaml"], in: dir)
-        XCTAssertTrue(try btx(["log", "p.yaml", "slow"], in: dir).stdout.hasPrefix("resuming at step \(step) of 100\n"))
+        XCTAssertTrue(try btx(["log", "p.yaml", "slow"], in: dir).stdout.hasPrefix("resuming at step \(step) of 40\n"))
     }
 
     func testTwoConcurrentRunsOnOneStoreComputeEachStageOnce() throws {

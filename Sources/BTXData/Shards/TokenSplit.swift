@@ -79,3 +79,15 @@ public struct TokenSplit: Equatable, Sendable {
         }
     }
 }
+
+extension TokenSplit {
+    /// The tokens of a u16/u32 tensor in `store` (a "tokens" manifest's `train` or `validation`).
+    public static func tokens(of entry: TensorEntry, in store: Store) throws -> [UInt32] {
+        guard entry.dtype == .u16 || entry.dtype == .u32, entry.shape.count == 1 else {
+            throw BatchError.badShape("token tensor must be 1-D u16 or u32, got \(entry.dtype.rawValue) \(entry.shape)")
+        }
+        var bytes = Data(count: entry.byteCount)
+        try bytes.withUnsafeMutableBytes { try store.readTensor(entry, into: $0) }
+        return tokens(bytes, dtype: entry.dtype)
+    }
+}

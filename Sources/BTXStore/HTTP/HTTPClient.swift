@@ -163,7 +163,10 @@ public struct HTTPClient {
         case let .bearer(token)?:
             headers.append("Authorization: Bearer \(token)")
         case nil:
-            if options.useNetrc { easy.set(CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue)) }
+            if options.useNetrc {
+                easy.set(CURLOPT_NETRC, Int(CURL_NETRC_OPTIONAL.rawValue))
+                if let file = options.netrcFile { easy.set(CURLOPT_NETRC_FILE, file) }
+            }
         }
         easy.set(headers: headers)
     }

@@ -48,8 +48,10 @@ public struct HTTPOptions {
     public var maxBytes: Int64?
     /// Credentials to send (see `HTTPCredentials.fromEnvironment`).
     public var credentials: HTTPCredentials?
-    /// Whether to use `~/.netrc` for hosts without explicit credentials.
+    /// Whether to use `.netrc` for hosts without explicit credentials.
     public var useNetrc = true
+    /// The `.netrc` to read (nil: libcurl's default, `$HOME/.netrc`).
+    public var netrcFile: String?
     /// Called a few times a second with the transfer's progress; return false to cancel.
     public var progress: ((HTTPProgress) -> Bool)?
 

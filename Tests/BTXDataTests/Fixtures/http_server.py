@@ -8,10 +8,12 @@ Usage: http_server.py ROOT. Binds 127.0.0.1 on a free port, prints "PORT <n>" an
                             connection closes; later requests like /files/NAME (with Range)
   GET /slow/NAME            sends nothing for 5 s (idle-timeout tests)
   GET /auth/NAME            401 unless "Authorization: Bearer secret-token"
+  GET /basic/NAME           401 unless HTTP Basic user "u", password "p4ss"
   PUT /files/NAME           stores the body
   anything else             404
 Each request is appended to ROOT/requests.log as "METHOD PATH RANGE".
 """
+import base64
 import os
 import sys
 import time
@@ -95,6 +97,11 @@ class Handler(BaseHTTPRequestHandler):
                 self.send_error(401)
             else:
                 self.send_file(self.path_of("/auth/")[0])
+        elif self.path.startswith("/basic/"):
+            if self.headers.get("Authorization") != "Basic " + base64.b64encode(b"u:p4ss").decode():
+                self.send_error(401)
+            else:
+                self.send_file(self.path_of("/basic/")[0])
         else:
             self.send_error(404)
 
