@@ -42,6 +42,9 @@ public final class AdamW {
     public let secondMoment: ParameterSet
     /// Updates applied so far (the bias corrections use `step` after increment).
     public var step = 0
+    /// Tensors left untouched (no update, no decay; their gradients are zeroed before clipping so
+    /// that they do not count in the norm): frozen experts, or everything but the routers.
+    public var frozen: Set<String> = []
     let threads: Int
 
     /// Zero moments shaped like `parameters`.
@@ -59,7 +62,7 @@ public final class AdamW {
         let c1 = Float(1 / (1 - pow(hyper.beta1, Double(step))))
         let c2 = Float(1 / (1 - pow(hyper.beta2, Double(step))))
         let lrF = Float(lr)
-        for e in parameters.entries {
+        for e in parameters.entries where !frozen.contains(e.name) {
             let decay = e.decays ? Float(1 - lr * hyper.weightDecay) : 1
             let p = parameters.storage + e.offset, g = gradients.storage + e.offset
             let m = firstMoment.storage + e.offset, v = secondMoment.storage + e.offset

@@ -8,9 +8,18 @@ public protocol FeedForwardLayer: AnyObject {
     /// `backward` needs for these rows.
     func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int)
     /// `dinp[N, C] = ∂L/∂inp` (overwritten) given `dout[N, C] = ∂L/∂out`, for the rows of the last
-    /// `forward`; adds the weight gradients.
+    /// `forward`; adds the weight gradients. `lossScale` is the weight of this micro-batch's loss
+    /// (1 / gradient-accumulation steps): a layer with an auxiliary loss scales that loss's
+    /// gradient by it (`dout` already carries it).
     func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
-                  _ inp: UnsafePointer<Float>, _ N: Int)
+                  _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float)
+    /// The layer's own loss term from the last `forward`, already weighted (e.g. a mixture of
+    /// experts' load-balancing loss × its coefficient); 0 for a dense layer.
+    var auxiliaryLoss: Float { get }
+}
+
+extension FeedForwardLayer {
+    public var auxiliaryLoss: Float { 0 }
 }
 
 /// Scratch shared by the feed-forward layers of one model (used within one call, never kept
@@ -29,7 +38,7 @@ public final class FeedForwardScratch {
 }
 
 /// Builds the feed-forward layer of block `layer` (dense SwiGLU for Llama).
-public typealias FeedForwardFactory = (_ layer: Int, _ context: FeedForwardContext) -> FeedForwardLayer
+public typealias FeedForwardFactory = (_ layer: Int, _ context: FeedForwardContext) throws -> FeedForwardLayer
 
 /// What a feed-forward layer is built from.
 public struct FeedForwardContext {
@@ -45,4 +54,13 @@ public struct FeedForwardContext {
     public let scratch: FeedForwardScratch
     /// Threads for the element-wise kernels.
     public let threads: Int
+}
+
+extension FeedForwardContext {
+    /// Throws unless `parameters` has tensor `name` with exactly `shape` (call for every tensor a
+    /// layer reads, so that a bad checkpoint fails with a typed error, not a crash).
+    public func require(_ name: String, shape: [Int]) throws {
+        guard let e = parameters.entry(name) else { throw ModelError.missingParameter(name) }
+        guard e.shape == shape else { throw ModelError.shapeMismatch(name: name, expected: shape, actual: e.shape) }
+    }
 }

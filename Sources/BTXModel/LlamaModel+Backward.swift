@@ -2,7 +2,8 @@ import BTXTensor
 
 extension LlamaModel {
     /// Adds `∂(lossScale · loss)/∂weights` to `gradients` for the last `forward(sequences:)`, where
-    /// loss is the mean cross-entropy it returned (`lossScale = 1/steps` for gradient accumulation).
+    /// loss is the mean cross-entropy it returned plus `auxiliaryLoss` (`lossScale = 1/steps` for
+    /// gradient accumulation).
     /// Destroys the probabilities left in `logits`.
     public func backward(lossScale: Float = 1) {
         guard gradients != nil, let dEmbedding, let dFinalNorm, let dLmHead else {
@@ -21,7 +22,7 @@ extension LlamaModel {
                             ws.rstdFinal.pointer, N, C, threads: threads)
         }
         for l in (0..<config.numHiddenLayers).reversed() {
-            feedForwardBlockBackward(l)
+            feedForwardBlockBackward(l, lossScale: lossScale)
             attentionBlockBackward(l)
         }
         timer.measure(.embedding) { embeddingBackward(dEmbedding, ws.dresidual.pointer, ws.inputs.pointer, N, C) }
@@ -31,14 +32,16 @@ extension LlamaModel {
     public func zeroGradients() { gradients?.zero() }
 
     /// Backward through `x = x + feedForward(rmsnorm(x))` of block `l`.
-    func feedForwardBlockBackward(_ l: Int) {
+    func feedForwardBlockBackward(_ l: Int, lossScale: Float) {
         let a = acts[l], w = blocks[l], N = batchSize * sequenceLength, C = config.hiddenSize
         // Recompute the normalised input (cheaper than keeping it per block).
         timer.measure(.norms) {
             rmsnormForward(ws.normed.pointer, a.rstd2.pointer, a.residualMid.pointer, w.postNorm, N, C,
                            eps: Float(config.rmsNormEps), threads: threads)
         }
-        timer.measure(.feedForward) { feedForward[l].backward(ws.dnormed.pointer, ws.dresidual.pointer, ws.normed.pointer, N) }
+        timer.measure(.feedForward) {
+            feedForward[l].backward(ws.dnormed.pointer, ws.dresidual.pointer, ws.normed.pointer, N, lossScale: lossScale)
+        }
         timer.measure(.norms) {
             rmsnormBackward(ws.dresidual.pointer, w.dPostNorm!, ws.dnormed.pointer, a.residualMid.pointer, w.postNorm,
                             a.rstd2.pointer, N, C, threads: threads)

@@ -47,16 +47,18 @@ public final class Trainer {
         let s = step, micro = hyper.gradientAccumulation
         let tokens = UnsafeMutableBufferPointer(start: batch.pointer, count: batch.count)
         model.zeroGradients()
-        var loss = 0.0
+        var loss = 0.0, auxiliary = 0.0
         for m in 0..<micro {
             try batches(s, m, tokens)
             let l = try model.forward(sequences: UnsafeBufferPointer(tokens))
-            guard l.isFinite else { throw ModelError.nonFiniteLoss(step: s) }
+            guard l.isFinite, model.auxiliaryLoss.isFinite else { throw ModelError.nonFiniteLoss(step: s) }
             loss += Double(l)
+            auxiliary += Double(model.auxiliaryLoss)
             model.backward(lossScale: 1 / Float(micro))
         }
         let lr = hyper.schedule.learningRate(at: s)
         let norm = model.timer.measure(.optimizer) { () -> Double in
+            for name in optimizer.frozen { model.gradients!.pointer(name).update(repeating: 0, count: model.gradients!.entry(name)!.count) }
             let norm = gradNorm.clip(model.gradients!, maxNorm: hyper.gradientClip)
             optimizer.update(model.parameters, gradients: model.gradients!, lr: lr)
             return norm
@@ -64,8 +66,8 @@ public final class Trainer {
         let stepTokens = micro * hyper.batchSize * hyper.sequenceLength
         tokensSeen += stepTokens
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return StepMetrics(step: s, loss: loss / Double(micro), gradNorm: norm, learningRate: lr,
-                           tokensPerSecond: Double(stepTokens) / seconds, seconds: seconds)
+        return StepMetrics(step: s, loss: loss / Double(micro), auxiliaryLoss: auxiliary / Double(micro), gradNorm: norm,
+                           learningRate: lr, tokensPerSecond: Double(stepTokens) / seconds, seconds: seconds)
     }
 
     /// Trains until `hyper.steps` steps are done, or `shouldStop` says so (checked between steps,

@@ -11,6 +11,14 @@ public enum TrainingBenchmark {
         public let name: String
         public let config: LlamaConfig
         public let batchSize: Int, sequenceLength: Int
+
+        /// A custom setup (tests use tiny ones).
+        public init(name: String, config: LlamaConfig, batchSize: Int, sequenceLength: Int) {
+            self.name = name
+            self.config = config
+            self.batchSize = batchSize
+            self.sequenceLength = sequenceLength
+        }
     }
 
     /// The measurements of one run.
@@ -44,12 +52,18 @@ public enum TrainingBenchmark {
         }
     }
 
-    /// Trains `steps` measured steps after `warmup` steps on random tokens.
-    public static func run(_ setup: Setup, steps: Int = 20, warmup: Int = 2, threads: Int = 2) throws -> Result {
+    /// Trains `steps` measured steps after `warmup` steps on random tokens; with `moe`, every
+    /// feed-forward layer is that mixture of experts (FLOPs then count the experts a token visits).
+    public static func run(_ setup: Setup, moe: MoEConfig? = nil, steps: Int = 20, warmup: Int = 2,
+                           threads: Int = 2) throws -> Result {
         let c = setup.config, B = setup.batchSize, T = setup.sequenceLength
-        let parameters = ParameterSet(layout: LlamaParameters.layout(c))
+        let parameters = ParameterSet(layout: moe.map { MoEParameters.layout(c, $0) } ?? LlamaParameters.layout(c))
         LlamaParameters.initialize(parameters, seed: 1)
-        let model = try LlamaModel(config: c, parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
+        let model = try moe.map {
+            try MoEParameters.model(c, runtime: MoERuntime(moe: $0, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize,
+                                                           rows: B * T, training: true),
+                                    parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
+        } ?? LlamaModel(config: c, parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
         let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
             steps: warmup + steps, batchSize: B, sequenceLength: T, learningRate: 1e-3, warmupSteps: 1))
         let V = UInt64(c.vocabSize)
@@ -65,9 +79,11 @@ public enum TrainingBenchmark {
         model.timer = nil
         let median = times.sorted()[times.count / 2]
         let tokens = Double(B * T)
-        let flopsPerToken = 6 * Double(LlamaParameters.matmulParameterCount(c))
+        let matmulParameters = moe.map { MoEParameters.activeMatmulParameterCount(c, $0) }
+            ?? LlamaParameters.matmulParameterCount(c)
+        let flopsPerToken = 6 * Double(matmulParameters)
             + 12 * Double(c.numHiddenLayers * T * c.hiddenSize)
-        let rss = peakRSSMiB()
+        let rss = peakRSSMiB()  // before the sgemm timing allocates its own matrices
         return Result(setup: setup, stepSeconds: median, tokensPerSecond: tokens / median,
                       modelGFLOPs: flopsPerToken * tokens / median / 1e9,
                       sgemmGFLOPs: sgemmGFLOPs(c, rows: B * T), peakRSSMiB: rss,
@@ -75,7 +91,7 @@ public enum TrainingBenchmark {
     }
 
     /// FLOP-weighted sgemm throughput over every linear layer's three products (forward NT,
-    /// input-gradient NN, weight-gradient TN), each shape timed best of 3.
+    /// input-gradient NN, weight-gradient TN), each shape timed as the median of 5.
     static func sgemmGFLOPs(_ c: LlamaConfig, rows N: Int) -> Double {
         let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize, I = c.intermediateSize
         // (out, in, count per step)

@@ -62,6 +62,8 @@ public struct StepMetrics: Sendable, Equatable {
     public var step: Int
     /// Mean cross-entropy over the step's micro-batches.
     public var loss: Double
+    /// Mean of the feed-forward layers' own loss terms (mixture-of-experts balancing; 0 when dense).
+    public var auxiliaryLoss: Double
     /// Global gradient norm before clipping.
     public var gradNorm: Double
     /// Learning rate used for the update.

@@ -7,7 +7,7 @@ struct BTXPipeCommand: ParsableCommand {
         abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
         version: BTXPipeVersion.string,
         subcommands: [
-            Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self,
+            Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self, Report.self,
             Import.self, Export.self, Generate.self, StoreCommand.self, Bench.self, Doctor.self,
         ]
     )
