@@ -16,7 +16,7 @@ final class HFExporterTests: XCTestCase {
             try HFExporter().export(imported, from: store, to: out)
             let reimported = try HFImporter.importModel(out, into: store)
             XCTAssertEqual(reimported.tensors, imported.tensors, name)
-            XCTAssertEqual(try ModelArchitecture(metadata: reimported.metadata), try ModelArchitecture(metadata: imported.metadata), name)
+            XCTAssertEqual(try ModelArchitecture(reimported), try ModelArchitecture(imported), name)
         }
     }
 
@@ -49,8 +49,7 @@ final class HFExporterTests: XCTestCase {
     func testConfigSaysMixtralForAnMoEAndLlamaForADenseModel() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
-        let dense = try HFImporter.importModel(HFFixtures.directory("llama-tied"), into: store)
-        let moe = try HFTestModels.upcycle(dense, experts: 3, topK: 2, perturbation: 0.01, store: store)
+        let (dense, moe) = try HFTestModels.btx("llama-tied", experts: 3, perturbation: 0.01, store: store)
         for (manifest, name, architecture) in [(dense, "d", "LlamaForCausalLM"), (moe, "m", "MixtralForCausalLM")] {
             let out = dir.url.appendingPathComponent(name)
             try HFExporter().export(manifest, from: store, to: out)
@@ -60,7 +59,7 @@ final class HFExporterTests: XCTestCase {
             XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent("generation_config.json").path))
         }
         let config = try JSONValue.parse(Data(contentsOf: dir.url.appendingPathComponent("m/config.json")))
-        XCTAssertEqual(config["num_local_experts"], 3)
+        XCTAssertEqual(config["num_local_experts"], 4)
         XCTAssertEqual(config["num_experts_per_tok"], 2)
         XCTAssertEqual(config["router_aux_loss_coef"], 0.01)
     }
@@ -68,8 +67,7 @@ final class HFExporterTests: XCTestCase {
     func testRoutingMixtralCannotExpressIsRefusedOrExportedWithAWarning() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
-        let dense = try HFImporter.importModel(HFFixtures.directory("llama-tied"), into: store)
-        let switchMoE = try HFTestModels.upcycle(dense, experts: 2, topK: 1, perturbation: 0.01, routing: "switch", store: store)
+        let switchMoE = try HFTestModels.btx("llama-tied", experts: 1, perturbation: 0.01, routing: "switch", k: 1, store: store).moe
         XCTAssertThrowsError(try HFExporter().export(switchMoE, from: store, to: dir.url.appendingPathComponent("a"))) {
             XCTAssertTrue("\($0)".contains("unsupported: Switch top-1 becomes Mixtral top-1: no capacity limit"), "\($0)")
         }
@@ -77,7 +75,7 @@ final class HFExporterTests: XCTestCase {
         try HFExporter(allowRoutingChange: true).export(switchMoE, from: store, to: dir.url.appendingPathComponent("b")) { warnings.append($0) }
         XCTAssertEqual(warnings.count, 1)
         XCTAssertTrue(warnings[0].contains("no longer scaled by its router probability"), warnings[0])
-        let soft = try HFTestModels.upcycle(dense, experts: 3, topK: 1, perturbation: 0.01, routing: "soft", store: store)
+        let soft = try HFTestModels.btx("llama-tied", experts: 2, perturbation: 0.01, routing: "soft", k: 1, store: store).moe
         try HFExporter().export(soft, from: store, to: dir.url.appendingPathComponent("c")) { XCTFail("soft is exact, yet: \($0)") }
         let config = try JSONValue.parse(Data(contentsOf: dir.url.appendingPathComponent("c/config.json")))
         XCTAssertEqual(config["num_experts_per_tok"], 3)

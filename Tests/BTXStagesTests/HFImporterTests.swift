@@ -26,10 +26,10 @@ final class HFImporterTests: XCTestCase {
         XCTAssertNotNil(untied.tensors["lm_head.weight"])
         let tied = try HFImporter.importModel(HFFixtures.directory("llama-tied"), into: store)
         XCTAssertNil(tied.tensors["lm_head.weight"])
-        XCTAssertEqual(try ModelArchitecture(metadata: tied.metadata).llama.numKeyValueHeads, 1)
+        XCTAssertEqual(try ModelArchitecture(tied).llama.numKeyValueHeads, 1)
         let mixtral = try HFImporter.importModel(HFFixtures.directory("mixtral"), into: store)
-        XCTAssertEqual(try ModelArchitecture(metadata: mixtral.metadata).experts, .init(count: 4, topK: 2, auxLossCoefficient: 0.01))
-        XCTAssertEqual(mixtral.tensors[MixtralNames.expert(1, 3, "w2")]?.shape, [32, 48])
+        XCTAssertEqual(try ModelArchitecture(mixtral).moe, try MoEConfig(numLocalExperts: 4, numExpertsPerTok: 2, routerAuxLossCoef: 0.01))
+        XCTAssertEqual(mixtral.tensors[MoEParameters.expert(1, 3, "w2")]?.shape, [32, 48])
     }
 
     func testImportingTheSameDirectoryTwiceGivesTheSameManifest() throws {
@@ -101,8 +101,7 @@ final class HFImporterTests: XCTestCase {
     func testAnMoEOfIdenticalExpertsComputesTheDenseModel() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
-        let dense = try HFImporter.importModel(HFFixtures.directory("llama-tied"), into: store)
-        let moe = try HFTestModels.upcycle(dense, experts: 3, topK: 2, perturbation: 0, store: store)
+        let (dense, moe) = try HFTestModels.btx("llama-tied", experts: 3, perturbation: 0, store: store)
         let tokens = try HFFixtures.tokens("llama-tied")
         let error = HFFixtures.maxError(try ModelWeights(moe, store: store).logits(tokens), try ModelWeights(dense, store: store).logits(tokens))
         XCTAssertLessThanOrEqual(error, 1e-5)

@@ -34,8 +34,7 @@ final class HFReferenceTests: XCTestCase {
         _ = try python()
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
-        let dense = try HFImporter.importModel(HFFixtures.directory("llama-tied"), into: store)
-        let moe = try HFTestModels.upcycle(dense, experts: 4, topK: 2, perturbation: 0.05, store: store)
+        let moe = try HFTestModels.btx("llama-tied", experts: 3, perturbation: 0.05, store: store).moe
         try assertTransformersAgrees(moe, store: store, tokens: try HFFixtures.tokens("llama-tied"), in: dir)
     }
 

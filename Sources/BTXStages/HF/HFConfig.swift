@@ -37,11 +37,15 @@ public enum HFConfig {
             dtype = dtypeNames.first { $0.value == name }?.key
         }
         guard modelType == "mixtral" else { return (ModelArchitecture(llama: llama), dtype) }
-        guard let count = fields["num_local_experts"]?.intValue, count > 0 else { throw bad("num_local_experts", "a positive integer") }
+        guard let count = fields["num_local_experts"]?.intValue else { throw bad("num_local_experts", "a positive integer") }
         let topK = fields["num_experts_per_tok"]?.intValue ?? 2
-        guard (1...count).contains(topK) else { throw bad("num_experts_per_tok", "1...\(count), got \(topK)") }
-        let alpha = fields["router_aux_loss_coef"]?.doubleValue ?? 0.001
-        return (ModelArchitecture(llama: llama, experts: .init(count: count, topK: topK, auxLossCoefficient: alpha)), dtype)
+        let alpha = fields["router_aux_loss_coef"]?.doubleValue ?? 0.001  // transformers' MixtralConfig default
+        do {
+            let moe = try MoEConfig(numLocalExperts: count, numExpertsPerTok: topK, routerAuxLossCoef: alpha)
+            return (ModelArchitecture(llama: llama, moe: moe), dtype)
+        } catch let error as ModelError {
+            throw HFError.badConfig(file: file, field: "\(error)", expected: "a valid Mixtral config")
+        }
     }
 
     /// The model type ("llama" or "mixtral") after checking `architectures` and `model_type` agree.
@@ -85,8 +89,8 @@ public enum HFConfig {
     public static func write(_ architecture: ModelArchitecture, dtype: ElementType, bos: Int?, eos: Int?) throws -> Data {
         guard case .object(var fields) = try JSONValue(encoding: architecture.llama) else { throw HFError.notAModel("config does not encode") }
         let c = architecture.llama
-        fields["architectures"] = [architecture.experts == nil ? "LlamaForCausalLM" : "MixtralForCausalLM"]
-        fields["model_type"] = architecture.experts == nil ? "llama" : "mixtral"
+        fields["architectures"] = [architecture.moe == nil ? "LlamaForCausalLM" : "MixtralForCausalLM"]
+        fields["model_type"] = architecture.moe == nil ? "llama" : "mixtral"
         fields["head_dim"] = .int(Int64(c.headSize))
         fields["hidden_act"] = "silu"
         fields["rope_scaling"] = .null
@@ -96,10 +100,10 @@ public enum HFConfig {
         fields["use_cache"] = true
         if let bos { fields["bos_token_id"] = .int(Int64(bos)) }
         if let eos { fields["eos_token_id"] = .int(Int64(eos)) }
-        if let experts = architecture.experts {
-            fields["num_local_experts"] = .int(Int64(experts.count))
-            fields["num_experts_per_tok"] = .int(Int64(experts.topK))
-            fields["router_aux_loss_coef"] = .double(experts.auxLossCoefficient)
+        if let moe = architecture.moe {
+            fields["num_local_experts"] = .int(Int64(moe.numLocalExperts))
+            fields["num_experts_per_tok"] = .int(Int64(moe.numExpertsPerTok))
+            fields["router_aux_loss_coef"] = .double(moe.routerAuxLossCoef)
             fields["output_router_logits"] = false
             fields["sliding_window"] = .null
         } else {

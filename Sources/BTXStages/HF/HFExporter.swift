@@ -29,7 +29,7 @@ public struct HFExporter {
                        warn: (String) -> Void = { _ in }) throws -> [String] {
         guard dtype == nil || dtype!.isFloat else { throw HFError.badRequest("--dtype must be f32, bf16 or f16") }
         guard shardBytes > 0 else { throw HFError.badRequest("--shard-size must be positive") }
-        var architecture = try ModelArchitecture(metadata: manifest.metadata)
+        var architecture = try ModelArchitecture(manifest)
         if let change = try Self.mixtralRouting(&architecture) {
             guard allowRoutingChange else {
                 throw HFError.unsupported(file: "manifest", feature: "\(change); pass --allow-routing-change to export anyway")
@@ -65,25 +65,22 @@ public struct HFExporter {
     /// Maps btxpipe's routing kinds onto Mixtral's top-K; returns what changes, nil when exact.
     /// Soft routing (all experts, softmax weights) is exactly Mixtral with K = E.
     static func mixtralRouting(_ architecture: inout ModelArchitecture) throws -> String? {
-        guard var experts = architecture.experts else { return nil }
-        defer { architecture.experts = experts }
-        switch experts.routing {
-        case "top_k", "topk":
+        guard var moe = architecture.moe else { return nil }
+        defer { architecture.moe = moe }
+        let kind = moe.routing
+        moe.routing = .topK
+        switch kind {
+        case .topK:
             return nil
-        case "soft":
-            experts.topK = experts.count
-            experts.routing = "top_k"
+        case .soft:
+            moe.numExpertsPerTok = moe.numLocalExperts
             return nil
-        case "switch":
-            experts.topK = 1
-            experts.routing = "top_k"
+        case .switchTop1:
+            moe.numExpertsPerTok = 1
             return "Switch top-1 becomes Mixtral top-1: no capacity limit (overflow tokens are no longer skipped) and the expert output is no longer scaled by its router probability"
-        case "sample_top1":
-            experts.topK = 1
-            experts.routing = "top_k"
+        case .sampleTop1:
+            moe.numExpertsPerTok = 1
             return "sample-top-1 (Gumbel) becomes deterministic Mixtral top-1 with gate weight 1 (first layer no longer soft)"
-        default:
-            throw HFError.unsupported(file: "manifest", feature: "routing \"\(experts.routing)\"")
         }
     }
 

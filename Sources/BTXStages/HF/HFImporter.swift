@@ -22,7 +22,7 @@ public enum HFImporter {
         let (architecture, declared) = try HFConfig.read(configData, file: configURL.path)
         let raw = try store.importSafetensors(try weightsFile(directory))
         let tensors = try checkTensors(raw.tensors, architecture: architecture, log: log)
-        var manifest = Manifest(kind: "model", tensors: tensors, metadata: try architecture.metadata())
+        var manifest = Manifest(kind: ModelManifest.kind, tensors: tensors, metadata: ["config": try architecture.configJSON()])
         let dtypes = Set(tensors.values.map(\.dtype)).map(\.rawValue).sorted()
         manifest.metadata["source"] = ["format": "hf", "dtype": .string(declared?.rawValue ?? dtypes.joined(separator: ","))]
         let config = try JSONValue.parse(configData)
@@ -73,15 +73,5 @@ public enum HFImporter {
             throw HFError.badTensors("unexpected tensor \(extra) (not part of \(architecture.summary))")
         }
         return tensors
-    }
-}
-
-extension ModelArchitecture {
-    /// One line: "MixtralForCausalLM L=2 C=32 H=4/2 I=48 V=128 E=4 K=2".
-    public var summary: String {
-        let c = llama
-        let dense = "L=\(c.numHiddenLayers) C=\(c.hiddenSize) H=\(c.numAttentionHeads)/\(c.numKeyValueHeads) I=\(c.intermediateSize) V=\(c.vocabSize)\(c.tieWordEmbeddings ? " tied" : "")"
-        guard let experts else { return "LlamaForCausalLM " + dense }
-        return "MixtralForCausalLM \(dense) E=\(experts.count) K=\(experts.topK)"
     }
 }

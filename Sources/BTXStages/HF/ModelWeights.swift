@@ -3,7 +3,7 @@ import BTXStore
 import Foundation
 
 /// A model manifest loaded for computation: its architecture and its weights as f32 (bf16 and f16
-/// tensors converted exactly), one tensor at a time straight into the parameter storage.
+/// tensors converted exactly).
 public struct ModelWeights {
     /// The architecture from the manifest's metadata.
     public let architecture: ModelArchitecture
@@ -12,28 +12,12 @@ public struct ModelWeights {
 
     /// Loads `manifest` from `store`; throws naming the first missing or mis-shaped tensor.
     public init(_ manifest: Manifest, store: Store) throws {
-        architecture = try ModelArchitecture(metadata: manifest.metadata)
-        parameters = ParameterSet(layout: architecture.layout)
-        for e in parameters.entries {
-            guard let entry = manifest.tensors[e.name] else { throw HFError.notAModel("missing tensor \(e.name)") }
-            guard entry.shape == e.shape, entry.dtype.isFloat else {
-                throw HFError.notAModel("tensor \(e.name) is \(entry.dtype.rawValue)\(entry.shape), expected a float tensor of shape \(e.shape)")
-            }
-            let destination = UnsafeMutableBufferPointer(start: parameters.storage + e.offset, count: e.count)
-            if entry.dtype == .f32 {
-                try store.readTensor(entry, into: UnsafeMutableRawBufferPointer(destination))
-            } else {
-                _ = destination.update(from: try store.floats(entry))
-            }
-        }
+        architecture = try ModelArchitecture(manifest)
+        parameters = try ModelManifest.parameters(manifest, layout: architecture.layout, store: store, input: "model")
     }
 
-    /// Builds each block's feed-forward layer: nil (dense SwiGLU) for Llama, Mixtral's top-K MoE
-    /// otherwise (inference only).
-    public var feedForward: FeedForwardFactory? {
-        guard let experts = architecture.experts else { return nil }
-        return { l, context in MixtralFeedForward(layer: l, experts: experts.count, topK: experts.topK, context: context) }
-    }
+    /// Builds each block's feed-forward layer: nil (dense SwiGLU) for Llama, the MoE layer otherwise.
+    public var feedForward: FeedForwardFactory? { architecture.moe.map { MoEParameters.feedForward($0) } }
 
     /// Logits `[S, T, V]` of each sequence (all of one length T) run as one batch.
     public func logits(_ sequences: [[Int32]], threads: Int = 2) throws -> [Float] {

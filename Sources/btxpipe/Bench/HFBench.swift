@@ -22,7 +22,7 @@ struct HFBench {
         let config = try LlamaConfig(hiddenSize: hidden, intermediateSize: hidden * 8 / 3 / 64 * 64, numHiddenLayers: layers,
                                      numAttentionHeads: hidden / 64, numKeyValueHeads: max(1, hidden / 256), vocabSize: vocab)
         let source = try Store(root: scratch.appendingPathComponent("source"))
-        var manifest = Manifest(kind: "model", metadata: try ModelArchitecture(llama: config).metadata())
+        var manifest = Manifest(kind: "model", metadata: ["config": try ModelArchitecture(llama: config).configJSON()])
         do {
             let parameters = ParameterSet(layout: LlamaParameters.layout(config))
             LlamaParameters.initialize(parameters, seed: 1)
