@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "BTXDataTests", dependencies: ["BTXData", "TestSupport"]),
         .testTarget(name: "BTXPipelineTests", dependencies: ["BTXPipeline", "TestSupport"]),
         .testTarget(name: "BTXStagesTests", dependencies: ["BTXStages", "BTXPipeline", "BTXStore", "TestSupport"]),
-        .testTarget(name: "btxpipeTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "btxpipeTests", dependencies: ["TestSupport", "BTXStore"]),
     ],
     // NOTE: Swift 5 mode: the numeric code shares raw buffers across threads on purpose, which
     // Swift 6's strict checking would force through `@unchecked Sendable` wrappers everywhere.

@@ -9,7 +9,9 @@ struct Bench: ParsableCommand {
         abstract: "Measure throughput (store, kernels, training); prints a table row and a JSON line per measurement.")
 
     /// Every bench, by name. Add yours here.
-    static let suites: [any BenchSuite.Type] = [StoreBench.self, HFBench.self]
+    static let suites: [any BenchSuite.Type] = [
+        StoreBench.self, TokenizerBenchSuite.self, TrainBenchSuite.self, PipelineBenchSuite.self, HFBench.self,
+    ]
 
     @Flag(help: "Small sizes: checks that the benches run, not how fast.")
     var quick = false
