@@ -2,6 +2,7 @@ import BTXData
 @testable import BTXPipeline
 @testable import BTXStages
 import BTXStore
+import BTXTensor
 import Foundation
 import TestSupport
 
