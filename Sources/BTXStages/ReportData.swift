@@ -170,7 +170,7 @@ public struct ReportData: Equatable, Sendable {
 
     /// FLOPs in a short human unit ("1.2 PFLOP").
     static func flops(_ x: Double) -> String {
-        for (unit, scale) in [("EFLOP", 1e18), ("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9)] where x >= scale {
+        for (unit, scale) in [("EFLOP", 1e18), ("PFLOP", 1e15), ("TFLOP", 1e12), ("GFLOP", 1e9), ("MFLOP", 1e6)] where x >= scale {
             return String(format: "%.2f %@", x / scale, unit)
         }
         return String(format: "%.0f FLOP", x)
