@@ -22,3 +22,10 @@ struct PipelineBenchSuite: BenchSuite {
         try PipelineBench.run(width: quick ? 20 : 200)
     }
 }
+
+struct MoEBenchSuite: BenchSuite {
+    static let name = "moe"
+    func run(quick: Bool, emit: (BenchReport) -> Void) throws {
+        try MoEBench.run(steps: quick ? 3 : 20, threads: 2)
+    }
+}
