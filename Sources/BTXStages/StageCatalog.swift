@@ -7,5 +7,18 @@ public enum StageCatalog {
     public static let registry = StageRegistry([
         TextStage.self,
         ConcatStage.self,
+        FetchStage.self,
+        MathStage.self,
+        TokenizerStage.self,
+        TokenizeStage.self,
+        InitStage.self,
+        TrainStage.self,
+        MixStage.self,
+        FinetuneStage.self,
+        UpcycleStage.self,
+        BTMStage.self,
+        EvaluateStage.self,
+        ReportStage.self,
+        ImportStage.self,
     ])
 }

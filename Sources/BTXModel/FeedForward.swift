@@ -1,0 +1,66 @@
+import BTXTensor
+
+/// The feed-forward half of a decoder block: the seam where a mixture of experts replaces the
+/// dense SwiGLU MLP. An implementation owns the activations its backward pass needs for up to
+/// `maxRows` rows and reads/writes its weights and gradients through the model's `ParameterSet`s.
+public protocol FeedForwardLayer: AnyObject {
+    /// `out[N, C] += FFN(inp[N, C])` (added: `out` holds the residual stream). Keeps what
+    /// `backward` needs for these rows.
+    func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int)
+    /// `dinp[N, C] = ∂L/∂inp` (overwritten) given `dout[N, C] = ∂L/∂out`, for the rows of the last
+    /// `forward`; adds the weight gradients. `lossScale` is the weight of this micro-batch's loss
+    /// (1 / gradient-accumulation steps): a layer with an auxiliary loss scales that loss's
+    /// gradient by it (`dout` already carries it).
+    func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
+                  _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float)
+    /// The layer's own loss term from the last `forward`, already weighted (e.g. a mixture of
+    /// experts' load-balancing loss × its coefficient); 0 for a dense layer.
+    var auxiliaryLoss: Float { get }
+}
+
+extension FeedForwardLayer {
+    public var auxiliaryLoss: Float { 0 }
+}
+
+/// Scratch shared by the feed-forward layers of one model (used within one call, never kept
+/// between calls): `hidden` and `dhidden`, `[maxRows, I]` each.
+public final class FeedForwardScratch {
+    /// Scratch for the gated hidden activations.
+    public let hidden: Buffer<Float>
+    /// Scratch for their gradient (nil in a model built for inference only).
+    public let dhidden: Buffer<Float>?
+
+    /// Allocates scratch for up to `rows` rows of width `width` (the largest intermediate size).
+    public init(rows: Int, width: Int, training: Bool) {
+        hidden = Buffer(count: rows * width)
+        dhidden = training ? Buffer(count: rows * width) : nil
+    }
+}
+
+/// Builds the feed-forward layer of block `layer` (dense SwiGLU for Llama).
+public typealias FeedForwardFactory = (_ layer: Int, _ context: FeedForwardContext) throws -> FeedForwardLayer
+
+/// What a feed-forward layer is built from.
+public struct FeedForwardContext {
+    /// The model's architecture.
+    public let config: LlamaConfig
+    /// Parameters (weights are read through pointers into this set).
+    public let parameters: ParameterSet
+    /// Gradients with the same layout, or nil for inference.
+    public let gradients: ParameterSet?
+    /// Rows per call at most (B·T).
+    public let maxRows: Int
+    /// Scratch shared between layers.
+    public let scratch: FeedForwardScratch
+    /// Threads for the element-wise kernels.
+    public let threads: Int
+}
+
+extension FeedForwardContext {
+    /// Throws unless `parameters` has tensor `name` with exactly `shape` (call for every tensor a
+    /// layer reads, so that a bad checkpoint fails with a typed error, not a crash).
+    public func require(_ name: String, shape: [Int]) throws {
+        guard let e = parameters.entry(name) else { throw ModelError.missingParameter(name) }
+        guard e.shape == shape else { throw ModelError.shapeMismatch(name: name, expected: shape, actual: e.shape) }
+    }
+}

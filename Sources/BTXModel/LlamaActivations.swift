@@ -1,0 +1,64 @@
+import BTXTensor
+
+/// What one decoder block keeps from its forward pass for its backward pass, `N = B·T` rows.
+/// (The normalised inputs are recomputed from the residual stream and `rstd` instead of kept.)
+final class BlockActivations {
+    let residual: Buffer<Float>     // [N, C] block input (residual stream)
+    let rstd1: Buffer<Float>        // [N]    input_layernorm 1/rms
+    let q: Buffer<Float>            // [N, H·D] after RoPE
+    let k: Buffer<Float>            // [N, KVH·D] after RoPE (the KV cache in generation)
+    let v: Buffer<Float>            // [N, KVH·D]
+    let attended: Buffer<Float>     // [N, H·D] attention output before o_proj
+    let residualMid: Buffer<Float>  // [N, C] residual stream after attention
+    let rstd2: Buffer<Float>        // [N]    post_attention_layernorm 1/rms
+
+    init(_ c: LlamaConfig, rows N: Int) {
+        let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
+        residual = Buffer(count: N * C)
+        rstd1 = Buffer(count: N)
+        q = Buffer(count: N * C)
+        k = Buffer(count: N * kv)
+        v = Buffer(count: N * kv)
+        attended = Buffer(count: N * C)
+        residualMid = Buffer(count: N * C)
+        rstd2 = Buffer(count: N)
+    }
+}
+
+/// Model-level buffers and scratch shared by all blocks (`N = B·T` rows).
+final class ModelWorkspace {
+    let inputs: Buffer<Int32>         // [N]
+    let targets: Buffer<Int32>        // [N]
+    let residualOut: Buffer<Float>    // [N, C] last block's output
+    let normed: Buffer<Float>         // [N, C] scratch: any RMSNorm output
+    let rstdFinal: Buffer<Float>      // [N]
+    let logits: Buffer<Float>         // [N, V] logits, then probabilities, then their gradient
+    let losses: Buffer<Float>         // [N]
+    let att: Buffer<Float>            // [B, H, T, T] attention probabilities (scratch)
+    // Backward only (empty for inference):
+    let datt: Buffer<Float>           // [B, H, T, T]
+    let dresidual: Buffer<Float>      // [N, C] ∂L/∂residual stream
+    let dnormed: Buffer<Float>        // [N, C] ∂L/∂(an RMSNorm output)
+    let dq: Buffer<Float>, dattended: Buffer<Float>  // [N, H·D]
+    let dk: Buffer<Float>, dv: Buffer<Float>         // [N, KVH·D]
+
+    init(_ c: LlamaConfig, batch B: Int, time T: Int, training: Bool) {
+        let N = B * T, C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
+        let g = training ? 1 : 0  // backward buffers only when training
+        inputs = Buffer(count: N)
+        targets = Buffer(count: N)
+        residualOut = Buffer(count: N * C)
+        normed = Buffer(count: N * C)
+        rstdFinal = Buffer(count: N)
+        logits = Buffer(count: N * c.vocabSize)
+        losses = Buffer(count: N)
+        att = Buffer(count: B * c.numAttentionHeads * T * T)
+        datt = Buffer(count: g * B * c.numAttentionHeads * T * T)
+        dresidual = Buffer(count: g * N * C)
+        dnormed = Buffer(count: g * N * C)
+        dq = Buffer(count: g * N * C)
+        dattended = Buffer(count: g * N * C)
+        dk = Buffer(count: g * N * kv)
+        dv = Buffer(count: g * N * kv)
+    }
+}

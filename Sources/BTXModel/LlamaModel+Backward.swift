@@ -1,0 +1,82 @@
+import BTXTensor
+
+extension LlamaModel {
+    /// Adds `∂(lossScale · loss)/∂weights` to `gradients` for the last `forward(sequences:)`, where
+    /// loss is the mean cross-entropy it returned plus `auxiliaryLoss` (`lossScale = 1/steps` for
+    /// gradient accumulation).
+    /// Destroys the probabilities left in `logits`.
+    public func backward(lossScale: Float = 1) {
+        guard gradients != nil, let dEmbedding, let dFinalNorm, let dLmHead else {
+            preconditionFailure("backward on a model built with training: false")
+        }
+        let N = batchSize * sequenceLength, C = config.hiddenSize, V = config.vocabSize
+        precondition(lastRows == 0..<N, "backward needs a preceding training forward pass")
+        // logits → dlogits in place; the final norm's output is still in `normed` from the forward pass.
+        timer.measure(.lmHeadAndLoss) {
+            crossEntropyBackward(ws.logits.pointer, ws.targets.pointer, dloss: lossScale / Float(N), N, V, threads: threads)
+            matmulBackward(ws.dnormed.pointer, dLmHead, ws.logits.pointer, ws.normed.pointer, lmHead, N, C, V)
+        }
+        timer.measure(.norms) {
+            ws.dresidual.zero()
+            rmsnormBackward(ws.dresidual.pointer, dFinalNorm, ws.dnormed.pointer, ws.residualOut.pointer, finalNorm,
+                            ws.rstdFinal.pointer, N, C, threads: threads)
+        }
+        for l in (0..<config.numHiddenLayers).reversed() {
+            feedForwardBlockBackward(l, lossScale: lossScale)
+            attentionBlockBackward(l)
+        }
+        timer.measure(.embedding) { embeddingBackward(dEmbedding, ws.dresidual.pointer, ws.inputs.pointer, N, C) }
+    }
+
+    /// Sets every gradient to zero (call before the first micro-batch of a step).
+    public func zeroGradients() { gradients?.zero() }
+
+    /// Backward through `x = x + feedForward(rmsnorm(x))` of block `l`.
+    func feedForwardBlockBackward(_ l: Int, lossScale: Float) {
+        let a = acts[l], w = blocks[l], N = batchSize * sequenceLength, C = config.hiddenSize
+        // Recompute the normalised input (cheaper than keeping it per block).
+        timer.measure(.norms) {
+            rmsnormForward(ws.normed.pointer, a.rstd2.pointer, a.residualMid.pointer, w.postNorm, N, C,
+                           eps: Float(config.rmsNormEps), threads: threads)
+        }
+        timer.measure(.feedForward) {
+            feedForward[l].backward(ws.dnormed.pointer, ws.dresidual.pointer, ws.normed.pointer, N, lossScale: lossScale)
+        }
+        timer.measure(.norms) {
+            rmsnormBackward(ws.dresidual.pointer, w.dPostNorm!, ws.dnormed.pointer, a.residualMid.pointer, w.postNorm,
+                            a.rstd2.pointer, N, C, threads: threads)
+        }
+    }
+
+    /// Backward through `x = x + o_proj(attention(rmsnorm(x)))` of block `l`.
+    func attentionBlockBackward(_ l: Int) {
+        let a = acts[l], w = blocks[l], c = config
+        let B = batchSize, T = sequenceLength, N = B * T
+        let C = c.hiddenSize, H = c.numAttentionHeads, KVH = c.numKeyValueHeads, D = c.headSize, kv = KVH * D
+        timer.measure(.attentionProjections) {
+            matmulBackward(ws.dattended.pointer, w.dO!, ws.dresidual.pointer, a.attended.pointer, w.o, N, C, C)
+        }
+        timer.measure(.attentionCore) {
+            attentionBackward(ws.dq.pointer, ws.dk.pointer, ws.dv.pointer, ws.att.pointer, ws.datt.pointer,
+                              ws.dattended.pointer, a.q.pointer, a.k.pointer, a.v.pointer, B, T, T, H, KVH, D,
+                              threads: threads)
+        }
+        timer.measure(.rope) {
+            ropeBackward(ws.dq.pointer, rope, B, T, H, D)
+            ropeBackward(ws.dk.pointer, rope, B, T, KVH, D)
+        }
+        timer.measure(.norms) {
+            rmsnormForward(ws.normed.pointer, a.rstd1.pointer, a.residual.pointer, w.inputNorm, N, C,
+                           eps: Float(c.rmsNormEps), threads: threads)
+        }
+        timer.measure(.attentionProjections) {
+            matmulBackward(ws.dnormed.pointer, w.dq!, ws.dq.pointer, ws.normed.pointer, w.q, N, C, C)
+            matmulBackward(ws.dnormed.pointer, w.dk!, ws.dk.pointer, ws.normed.pointer, w.k, N, C, kv, accumulateInput: true)
+            matmulBackward(ws.dnormed.pointer, w.dv!, ws.dv.pointer, ws.normed.pointer, w.v, N, C, kv, accumulateInput: true)
+        }
+        timer.measure(.norms) {
+            rmsnormBackward(ws.dresidual.pointer, w.dInputNorm!, ws.dnormed.pointer, a.residual.pointer, w.inputNorm,
+                            a.rstd1.pointer, N, C, threads: threads)
+        }
+    }
+}

@@ -1,0 +1,194 @@
+import BTXTensor
+
+/// A Llama decoder (HF `LlamaForCausalLM`) with a hand-written backward pass, built for a fixed
+/// batch `B` and sequence length `T` with every buffer allocated up front: a training step
+/// allocates nothing.
+///
+/// Forward, per block (nanoGPT reading order):
+///     x = x + o_proj(attention(rope(q_proj(rmsnorm(x))), rope(k_proj(…)), v_proj(…)))
+///     x = x + feedForward(rmsnorm(x))
+/// then `logits = lm_head(rmsnorm(x))` and the fused softmax + cross-entropy.
+public final class LlamaModel {
+    /// The architecture.
+    public let config: LlamaConfig
+    /// The weights, by HF name (shared, not copied: several models may use one set).
+    public let parameters: ParameterSet
+    /// ∂loss/∂weights, accumulated by `backward`; nil for an inference-only model.
+    public let gradients: ParameterSet?
+    /// B and T this model's buffers are sized for.
+    public let batchSize: Int, sequenceLength: Int
+    /// Threads for the attention and element-wise kernels (OpenBLAS keeps its own count).
+    public let threads: Int
+
+    let rope: RoPETable
+    let blocks: [BlockWeights]
+    let feedForward: [FeedForwardLayer]
+    let acts: [BlockActivations]
+    let ws: ModelWorkspace
+    let embedding, finalNorm, lmHead: UnsafeMutablePointer<Float>
+    let dEmbedding, dFinalNorm, dLmHead: UnsafeMutablePointer<Float>?
+    /// Attach a timer to get a per-phase time breakdown (benchmarks); nil costs nothing.
+    public var timer: PhaseTimer?
+    /// Rows of the last forward pass (B·T in training; the new tokens' rows in generation).
+    var lastRows = 0..<0
+
+    /// Builds the model's buffers around `parameters` (laid out by `LlamaParameters.layout`).
+    /// `feedForward` builds each block's feed-forward layer (dense SwiGLU by default).
+    public init(config: LlamaConfig, parameters: ParameterSet, batchSize: Int, sequenceLength: Int,
+                training: Bool = true, threads: Int = 2, feedForward: FeedForwardFactory? = nil) throws {
+        try config.validate()
+        guard batchSize > 0, sequenceLength > 0, sequenceLength <= config.maxPositionEmbeddings else {
+            throw ModelError.badInput("batch \(batchSize) × sequence \(sequenceLength) must be positive, sequence ≤ max_position_embeddings \(config.maxPositionEmbeddings)")
+        }
+        for e in LlamaParameters.layout(config, feedForward: { _ in [] }) where parameters.entry(e.name)?.shape != e.shape {
+            throw parameters.entry(e.name).map { ModelError.shapeMismatch(name: e.name, expected: e.shape, actual: $0.shape) }
+                ?? ModelError.missingParameter(e.name)
+        }
+        self.config = config
+        self.parameters = parameters
+        let gradients = training ? parameters.zerosLike() : nil
+        self.gradients = gradients
+        self.batchSize = batchSize
+        self.sequenceLength = sequenceLength
+        self.threads = max(1, threads)
+        let N = batchSize * sequenceLength
+        rope = RoPETable(headSize: config.headSize, positions: sequenceLength, theta: config.ropeTheta)
+        blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients) }
+        acts = (0..<config.numHiddenLayers).map { _ in BlockActivations(config, rows: N) }
+        ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, training: training)
+        let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
+                                         scratch: FeedForwardScratch(rows: N, width: config.intermediateSize, training: training),
+                                         threads: max(1, threads))
+        let factory = feedForward ?? { try DenseFeedForward(layer: $0, context: $1) }
+        self.feedForward = try (0..<config.numHiddenLayers).map { try factory($0, context) }
+        let head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
+        embedding = parameters.pointer("model.embed_tokens.weight")
+        finalNorm = parameters.pointer("model.norm.weight")
+        lmHead = parameters.pointer(head)
+        dEmbedding = gradients?.pointer("model.embed_tokens.weight")
+        dFinalNorm = gradients?.pointer("model.norm.weight")
+        dLmHead = gradients?.pointer(head)
+    }
+
+    /// Logits (or, after a forward pass with targets, probabilities) of the last forward pass, `[N, V]`.
+    public var logits: UnsafeBufferPointer<Float> {
+        UnsafeBufferPointer(start: ws.logits.pointer + lastRows.lowerBound * config.vocabSize,
+                            count: lastRows.count * config.vocabSize)
+    }
+
+    // MARK: Forward
+
+    /// Training forward pass on `B` sequences of `T + 1` tokens each (`[B, T+1]`): inputs are the
+    /// first `T` tokens of a row, targets the last `T`. Returns the mean cross-entropy.
+    public func forward(sequences: UnsafeBufferPointer<Int32>) throws -> Float {
+        let B = batchSize, T = sequenceLength
+        guard sequences.count == B * (T + 1) else {
+            throw ModelError.badInput("expected \(B) × \(T + 1) = \(B * (T + 1)) tokens, got \(sequences.count)")
+        }
+        try checkTokens(sequences)
+        for b in 0..<B {
+            let row = sequences.baseAddress! + b * (T + 1)
+            (ws.inputs.pointer + b * T).update(from: row, count: T)
+            (ws.targets.pointer + b * T).update(from: row + 1, count: T)
+        }
+        run(batch: B, start: 0, count: T)
+        return timer.measure(.lmHeadAndLoss) {
+            crossEntropyForward(ws.losses.pointer, ws.logits.pointer, ws.targets.pointer, B * T, config.vocabSize,
+                                threads: threads)
+        }
+    }
+
+    /// Sum of the feed-forward layers' own loss terms from the last forward pass (0 for a dense
+    /// model; a mixture of experts' weighted load-balancing loss). Not included in the value that
+    /// `forward(sequences:)` returns; `backward` differentiates both.
+    public var auxiliaryLoss: Float { feedForward.reduce(0) { $0 + $1.auxiliaryLoss } }
+
+    /// Inference forward pass on `[B, T]` tokens; leaves the logits in `logits`.
+    public func forward(inputs: [Int32]) throws {
+        guard inputs.count == batchSize * sequenceLength else {
+            throw ModelError.badInput("expected \(batchSize) × \(sequenceLength) tokens, got \(inputs.count)")
+        }
+        try inputs.withUnsafeBufferPointer { try checkTokens($0) }
+        ws.inputs.pointer.update(from: inputs, count: inputs.count)
+        run(batch: batchSize, start: 0, count: sequenceLength)
+    }
+
+    /// Cached forward pass for generation (batch 1): `tokens` at positions `start..<start+count`
+    /// attend to the keys and values already computed for positions `0..<start`. Leaves the new
+    /// rows' logits in `logits`.
+    public func forward(appending tokens: [Int32], at start: Int) throws {
+        guard batchSize == 1, start >= 0, !tokens.isEmpty, start + tokens.count <= sequenceLength else {
+            throw ModelError.badInput("cannot place \(tokens.count) tokens at position \(start) in a batch-1 context of \(sequenceLength)")
+        }
+        try tokens.withUnsafeBufferPointer { try checkTokens($0, offset: start) }
+        (ws.inputs.pointer + start).update(from: tokens, count: tokens.count)
+        run(batch: 1, start: start, count: tokens.count)
+    }
+
+    func checkTokens(_ tokens: UnsafeBufferPointer<Int32>, offset: Int = 0) throws {
+        let V = config.vocabSize
+        for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= V {
+            throw ModelError.tokenOutOfRange(token: Int(t), vocabularySize: V, position: offset + i)
+        }
+    }
+
+    /// Runs embedding → blocks → final norm → LM head on rows `start..<start+count` of each batch
+    /// row (`start > 0` only with B = 1).
+    func run(batch B: Int, start: Int, count: Int) {
+        let C = config.hiddenSize, rows = B * count, r0 = start  // first row (B = 1 when start > 0)
+        lastRows = r0..<(r0 + rows)
+        timer.measure(.embedding) {
+            embeddingForward(acts[0].residual.pointer + r0 * C, ws.inputs.pointer + r0, embedding, rows, C)
+        }
+        for l in 0..<config.numHiddenLayers {
+            let next = (l + 1 < acts.count ? acts[l + 1].residual.pointer : ws.residualOut.pointer) + r0 * C
+            attentionBlockForward(l, batch: B, start: start, count: count)
+            timer.measure(.norms) {
+                next.update(from: acts[l].residualMid.pointer + r0 * C, count: rows * C)
+                rmsnormForward(ws.normed.pointer + r0 * C, acts[l].rstd2.pointer + r0, acts[l].residualMid.pointer + r0 * C,
+                               blocks[l].postNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
+            }
+            timer.measure(.feedForward) { feedForward[l].forward(next, ws.normed.pointer + r0 * C, rows) }
+        }
+        timer.measure(.norms) {
+            rmsnormForward(ws.normed.pointer + r0 * C, ws.rstdFinal.pointer + r0, ws.residualOut.pointer + r0 * C,
+                           finalNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
+        }
+        timer.measure(.lmHeadAndLoss) {
+            matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
+                          rows, C, config.vocabSize)
+        }
+    }
+
+    /// `residualMid = residual + o_proj(attention(…rmsnorm(residual)))` for block `l`.
+    func attentionBlockForward(_ l: Int, batch B: Int, start: Int, count: Int) {
+        let a = acts[l], w = blocks[l], c = config
+        let C = c.hiddenSize, H = c.numAttentionHeads, KVH = c.numKeyValueHeads, D = c.headSize, kv = KVH * D
+        let rows = B * count, r0 = start
+        let x = ws.normed.pointer + r0 * C
+        timer.measure(.norms) {
+            rmsnormForward(x, a.rstd1.pointer + r0, a.residual.pointer + r0 * C, w.inputNorm, rows, C,
+                           eps: Float(c.rmsNormEps), threads: threads)
+        }
+        let q = a.q.pointer + r0 * C, k = a.k.pointer + r0 * kv, v = a.v.pointer + r0 * kv
+        timer.measure(.attentionProjections) {
+            matmulForward(q, x, w.q, rows, C, C)
+            matmulForward(k, x, w.k, rows, C, kv)
+            matmulForward(v, x, w.v, rows, C, kv)
+        }
+        timer.measure(.rope) {
+            ropeForward(q, rope, B, count, H, D, start: start)
+            ropeForward(k, rope, B, count, KVH, D, start: start)
+        }
+        // In generation (start > 0) the new queries attend to the whole cache 0..<start+count.
+        timer.measure(.attentionCore) {
+            attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, q, a.k.pointer, a.v.pointer,
+                             B, count, start + count, H, KVH, D, threads: threads)
+        }
+        let mid = a.residualMid.pointer + r0 * C
+        timer.measure(.attentionProjections) {
+            mid.update(from: a.residual.pointer + r0 * C, count: rows * C)
+            matmulForward(mid, a.attended.pointer + r0 * C, w.o, rows, C, C, accumulate: true)
+        }
+    }
+}

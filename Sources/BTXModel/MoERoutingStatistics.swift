@@ -1,0 +1,65 @@
+import BTXTensor
+
+/// Routing counts of a mixture-of-experts model: per layer, per domain, how many (token, expert)
+/// assignments each expert received, plus the assignments a Switch capacity dropped. Layers add to
+/// it during every forward pass it is attached to; `reset` starts a new count.
+///
+/// Domains: the caller labels each row of the next batch (`rowDomains`, e.g. the domain each
+/// sequence came from, repeated over its T tokens); unlabeled use counts everything as domain 0.
+public final class MoERoutingStatistics {
+    /// L, E and the number of domain labels.
+    public let layers: Int, experts: Int, domains: Int
+    /// `[maxRows]` domain label of each row of the next forward pass (0..<domains).
+    public let rowDomains: Buffer<Int32>
+    var counts: [Int]  // [L, D, E]
+    var droppedCounts: [Int]  // [L]
+
+    /// Counts for `layers` × `domains` × `experts`, for batches of up to `maxRows` rows.
+    public init(layers: Int, experts: Int, domains: Int = 1, maxRows: Int) {
+        precondition(layers > 0 && experts > 0 && domains > 0, "statistics need positive sizes")
+        self.layers = layers
+        self.experts = experts
+        self.domains = domains
+        rowDomains = Buffer(count: maxRows)
+        counts = [Int](repeating: 0, count: layers * domains * experts)
+        droppedCounts = [Int](repeating: 0, count: layers)
+    }
+
+    /// Sets every count to zero.
+    public func reset() {
+        for i in counts.indices { counts[i] = 0 }
+        for i in droppedCounts.indices { droppedCounts[i] = 0 }
+    }
+
+    /// Assignments to expert `e` in layer `l` from rows labelled `domain` (all domains when nil).
+    public func tokens(layer l: Int, expert e: Int, domain: Int? = nil) -> Int {
+        if let domain { return counts[(l * domains + domain) * experts + e] }
+        return (0..<domains).reduce(0) { $0 + counts[(l * domains + $1) * experts + e] }
+    }
+
+    /// Assignments that a Switch capacity dropped in layer `l`.
+    public func dropped(layer l: Int) -> Int { droppedCounts[l] }
+
+    /// Per layer, the share of each domain's assignments that went to each expert:
+    /// `[layer][domain][expert]`, each inner row summing to 1 (or all 0 for an unseen domain).
+    public func loadFractions() -> [[[Double]]] {
+        (0..<layers).map { l in
+            (0..<domains).map { d in
+                let row = (0..<experts).map { Double(tokens(layer: l, expert: $0, domain: d)) }
+                let total = row.reduce(0, +)
+                return total > 0 ? row.map { $0 / total } : row
+            }
+        }
+    }
+
+    /// Adds one layer's decisions: `experts[N, K]` and the `dropped` assignments.
+    func record(layer l: Int, experts chosen: UnsafePointer<Int32>, dropped: Int, _ N: Int, _ K: Int) {
+        precondition(N <= rowDomains.count, "statistics sized for \(rowDomains.count) rows, got \(N)")
+        for n in 0..<N {
+            let d = min(max(Int(rowDomains.pointer[n]), 0), domains - 1)
+            let base = (l * domains + d) * experts
+            for j in 0..<K { counts[base + Int(chosen[n * K + j])] += 1 }
+        }
+        droppedCounts[l] += dropped
+    }
+}

@@ -1,0 +1,118 @@
+import BTXTensor
+import Dispatch
+import Foundation
+
+/// Training throughput on random tokens for the standard bench configs, with model FLOP/s, MFU
+/// against `cblas_sgemm` measured at the model's own GEMM shapes in the same process, peak RSS and a
+/// per-phase time breakdown. Used by `btxpipe bench train`; never run by tests.
+public enum TrainingBenchmark {
+    /// One bench configuration: architecture and micro-batch.
+    public struct Setup: Sendable {
+        public let name: String
+        public let config: LlamaConfig
+        public let batchSize: Int, sequenceLength: Int
+
+        /// A custom setup (tests use tiny ones).
+        public init(name: String, config: LlamaConfig, batchSize: Int, sequenceLength: Int) {
+            self.name = name
+            self.config = config
+            self.batchSize = batchSize
+            self.sequenceLength = sequenceLength
+        }
+    }
+
+    /// The measurements of one run.
+    public struct Result: Sendable {
+        public let setup: Setup
+        /// Median over the measured steps.
+        public let stepSeconds: Double, tokensPerSecond: Double
+        /// Model FLOP/s: (6 × matmul parameters + 12 · L · T · C) × tokens/s.
+        public let modelGFLOPs: Double
+        /// sgemm GFLOP/s over this model's GEMMs (forward and backward shapes, FLOP-weighted).
+        public let sgemmGFLOPs: Double
+        /// Peak resident memory of the process.
+        public let peakRSSMiB: Double
+        /// Mean seconds per step of each phase.
+        public let phases: [(StepPhase, Double)]
+
+        /// Model FLOP utilisation vs measured sgemm, percent.
+        public var mfuPercent: Double { 100 * modelGFLOPs / sgemmGFLOPs }
+    }
+
+    /// Config S and M of the issue: untied, f32, T 256, B 8.
+    public static func setup(_ name: String) throws -> Setup {
+        switch name {
+        case "S": return Setup(name: "S", config: try LlamaConfig(hiddenSize: 256, intermediateSize: 688, numHiddenLayers: 4,
+                                                                  numAttentionHeads: 4, vocabSize: 2048, maxPositionEmbeddings: 256),
+                               batchSize: 8, sequenceLength: 256)
+        case "M": return Setup(name: "M", config: try LlamaConfig(hiddenSize: 512, intermediateSize: 1376, numHiddenLayers: 8,
+                                                                  numAttentionHeads: 8, vocabSize: 4096, maxPositionEmbeddings: 256),
+                               batchSize: 8, sequenceLength: 256)
+        default: throw ModelError.badInput("unknown bench config '\(name)' (expected S or M)")
+        }
+    }
+
+    /// Trains `steps` measured steps after `warmup` steps on random tokens; with `moe`, every
+    /// feed-forward layer is that mixture of experts (FLOPs then count the experts a token visits).
+    public static func run(_ setup: Setup, moe: MoEConfig? = nil, steps: Int = 20, warmup: Int = 2,
+                           threads: Int = 2) throws -> Result {
+        let c = setup.config, B = setup.batchSize, T = setup.sequenceLength
+        let parameters = ParameterSet(layout: moe.map { MoEParameters.layout(c, $0) } ?? LlamaParameters.layout(c))
+        LlamaParameters.initialize(parameters, seed: 1)
+        let model = try moe.map {
+            try MoEParameters.model(c, runtime: MoERuntime(moe: $0, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize,
+                                                           rows: B * T, training: true),
+                                    parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
+        } ?? LlamaModel(config: c, parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
+        let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
+            steps: warmup + steps, batchSize: B, sequenceLength: T, learningRate: 1e-3, warmupSteps: 1))
+        let V = UInt64(c.vocabSize)
+        let batches: BatchSource = { step, micro, out in
+            var rng = SplitMix64(seed: UInt64(step * 1000 + micro))
+            for i in 0..<out.count { out[i] = Int32(rng.next() % V) }
+        }
+        for _ in 0..<warmup { try trainer.trainStep(batches: batches) }
+        let timer = PhaseTimer()
+        model.timer = timer
+        var times = [Double]()
+        for _ in 0..<steps { times.append(try trainer.trainStep(batches: batches).seconds) }
+        model.timer = nil
+        let median = times.sorted()[times.count / 2]
+        let tokens = Double(B * T)
+        let matmulParameters = moe.map { MoEParameters.activeMatmulParameterCount(c, $0) }
+            ?? LlamaParameters.matmulParameterCount(c)
+        let flopsPerToken = 6 * Double(matmulParameters)
+            + 12 * Double(c.numHiddenLayers * T * c.hiddenSize)
+        let rss = peakRSSMiB()  // before the sgemm timing allocates its own matrices
+        return Result(setup: setup, stepSeconds: median, tokensPerSecond: tokens / median,
+                      modelGFLOPs: flopsPerToken * tokens / median / 1e9,
+                      sgemmGFLOPs: sgemmGFLOPs(c, rows: B * T), peakRSSMiB: rss,
+                      phases: StepPhase.allCases.map { ($0, timer.seconds[$0.rawValue] / Double(steps)) })
+    }
+
+    /// FLOP-weighted sgemm throughput over every linear layer's three products (forward NT,
+    /// input-gradient NN, weight-gradient TN), each shape timed as the median of 5.
+    static func sgemmGFLOPs(_ c: LlamaConfig, rows N: Int) -> Double {
+        let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize, I = c.intermediateSize
+        // (out, in, count per step)
+        let linears = [(C, C, 2 * c.numHiddenLayers), (kv, C, 2 * c.numHiddenLayers), (I, C, 2 * c.numHiddenLayers),
+                       (C, I, c.numHiddenLayers), (c.vocabSize, C, 1)]
+        var flops = 0.0, seconds = 0.0
+        for (out, inp, count) in linears {
+            for (m, n, k, ta, tb) in [(N, out, inp, false, true), (N, inp, out, false, false), (out, inp, N, true, false)] {
+                let t = BLASRuntime.timeSGEMM(m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+                flops += 2 * Double(m * n * k) * Double(count)
+                seconds += t * Double(count)
+            }
+        }
+        return flops / seconds / 1e9
+    }
+
+    /// VmHWM of this process in MiB (0 where /proc is unavailable).
+    public static func peakRSSMiB() -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+        return kb / 1024
+    }
+}

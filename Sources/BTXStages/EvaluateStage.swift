@@ -1,0 +1,109 @@
+import BTXData
+import BTXModel
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// `evaluate`: held-out loss and perplexity per domain, math exact-match accuracy, routing statistics
+/// (MoE) and the compute that went into the model → an "evaluation" manifest the report reads.
+///
+/// Inputs: `model` (a model manifest, dense or MoE) or `experts` (a list: evaluated as a BTM ensemble),
+/// `data` (tokens manifests, one per domain), optionally `math` (a corpus with held-out problems) and
+/// `tokenizer` (needed for math). Params: `name` (the row label), `batch_size`, `sequence_length`,
+/// `role` (see `roles`), `expert_domain`, `expert_names` (an MoE's experts in order, for the routing
+/// heatmap), `max_batches` per domain, `math_problems`, `max_new_tokens`,
+/// `top_k` (ensemble).
+struct EvaluateStage: StageKind {
+    static let name = "evaluate"
+    static let version = 1
+    static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
+    /// What a row is in the BTX comparison (the report's claims look rows up by role).
+    static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
+
+    func validate(_ params: StageParams) throws {
+        _ = try params.string("name")
+        _ = try params.string("role", default: "variant", oneOf: Self.roles)
+        _ = try params.string("expert_domain", default: "")
+        _ = try params.strings("expert_names", default: [])
+        _ = try params.int("batch_size", default: 8, in: 1...1024)
+        _ = try params.int("sequence_length", default: 128, in: 2...65_536)
+        _ = try params.int("max_batches", default: 16, in: 1...1_000_000)
+        _ = try params.int("math_problems", default: 50, in: 0...100_000)
+        _ = try params.int("max_new_tokens", default: 48, in: 1...4096)
+        _ = try params.int("top_k", default: 0, in: 0...1024)
+    }
+
+    func run(_ context: StageContext) throws -> Manifest {
+        let p = context.params
+        let corpora = try TokenCorpus.inputs(context, name: "data")
+        let (model, history) = try Self.load(context, batchSize: try p.int("batch_size", default: 8),
+                                             sequenceLength: try p.int("sequence_length", default: 128))
+        var domains: [String: JSONValue] = [:], total = 0.0
+        for (d, corpus) in corpora.enumerated() {
+            try context.checkCancelled()
+            let loss = try Self.heldOutLoss(model, corpus.validation, domain: d,
+                                            maxBatches: try p.int("max_batches", default: 16))
+            domains[corpus.domain] = ["loss": .double(loss), "perplexity": .double(Foundation.exp(loss))]
+            total += loss
+            context.log(String(format: "%@: held-out loss %.4f (perplexity %.2f)", corpus.domain, loss, Foundation.exp(loss)))
+            context.progress(step: d + 1, total: corpora.count + 1)
+        }
+        var metadata: [String: JSONValue] = [
+            "name": .string(try p.string("name")),
+            "role": .string(try p.string("role", default: "variant")),
+            "domains": .object(domains),
+            "domain_order": .array(corpora.map { .string($0.domain) }),
+            "average_loss": .double(total / Double(corpora.count)),
+            "compute": ["flops": .double(history.flops), "tokens": .int(Int64(history.tokens))],
+            "history": try history.json(),
+        ]
+        let expertDomain = try p.string("expert_domain", default: "")
+        if !expertDomain.isEmpty { metadata["expert_domain"] = .string(expertDomain) }
+        let expertNames = try p.strings("expert_names", default: [])
+        if !expertNames.isEmpty { metadata["expert_names"] = .array(expertNames.map { .string($0) }) }
+        if let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
+        if let routing = model.routing(domains: corpora.map(\.domain)) { metadata["routing"] = routing }
+        context.metric("average_loss", metadata["average_loss"]!)
+        return Manifest(kind: "evaluation", metadata: metadata)
+    }
+
+    /// Mean cross-entropy (nats per token) over up to `maxBatches` validation batches.
+    static func heldOutLoss(_ model: EvaluatedModel, _ tokens: [UInt32], domain: Int, maxBatches: Int) throws -> Double {
+        let batches: ValidationBatches
+        do {
+            batches = try ValidationBatches(tokens: tokens, batchSize: model.batchSize, sequenceLength: model.sequenceLength)
+        } catch {
+            throw StageError.failed("validation data of domain \(domain): \(error)")
+        }
+        var probs = [Float](repeating: 0, count: model.batchSize * model.sequenceLength)
+        var sum = 0.0, count = 0
+        for i in 0..<min(batches.count, maxBatches) {
+            try model.targetProbabilities(batches.batch(i), domain: domain, into: &probs)
+            for p in probs { sum -= Foundation.log(max(Double(p), 1e-30)) }
+            count += probs.count
+        }
+        return sum / Double(count)
+    }
+
+    /// The model to evaluate: `model` (dense or MoE) or the `experts` list as a BTM ensemble; with
+    /// the training history of everything that went into it.
+    static func load(_ context: StageContext, batchSize: Int, sequenceLength: Int) throws -> (EvaluatedModel, TrainingHistory) {
+        if let manifest = context.inputs["model"] {
+            let model = try ModelLoader.inference(manifest, input: "model", store: context.store,
+                                                  batchSize: batchSize, sequenceLength: sequenceLength, threads: context.threads,
+                                                  domains: context.inputList("data").count)
+            return (model, try ModelManifest.history(manifest))
+        }
+        let manifests = context.inputList("experts")
+        guard !manifests.isEmpty else { throw StageError.missingInput(name: "model") }
+        let experts = try manifests.enumerated().map { i, m -> SingleModel in
+            let model = try ModelLoader.inference(m, input: "experts.\(i)", store: context.store, batchSize: batchSize,
+                                                  sequenceLength: sequenceLength, threads: context.threads)
+            guard let single = model as? SingleModel else { throw StageError.failed("input 'experts.\(i)' is not a single model") }
+            return single
+        }
+        let topK = try context.params.int("top_k", default: 0)
+        let history = TrainingHistory.merged(try manifests.map(ModelManifest.history))
+        return (EnsembleModel(experts: experts, topK: topK == 0 ? experts.count : topK), history)
+    }
+}

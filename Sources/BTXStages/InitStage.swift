@@ -1,0 +1,48 @@
+import BTXModel
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// `init`: a fresh dense Llama from a config and a seed (the seed model before pretraining).
+///
+/// Params: `config` (HF `config.json` keys, e.g. `${models.s}`), `seed`, `init_std` (0.02).
+/// Input `tokenizer` (optional): its `vocab_size` replaces the config's, so the model always fits
+/// the tokenizer the pipeline trained.
+struct InitStage: StageKind {
+    static let name = "init"
+    static let version = 1
+    static let summary = "a fresh dense Llama from a config and a seed"
+
+    func validate(_ params: StageParams) throws {
+        _ = try Self.config(params, vocabSize: nil)
+        _ = try params.int("seed", default: 0, in: 0...Int.max)
+        _ = try params.double("init_std", default: 0.02, in: 1e-6...1)
+    }
+
+    func run(_ context: StageContext) throws -> Manifest {
+        let vocab = try context.inputs["tokenizer"].map { tokenizer -> Int in
+            guard let size = tokenizer.metadata["vocab_size"]?.intValue else {
+                throw StageError.failed("input 'tokenizer' has no vocab_size in its metadata")
+            }
+            return size
+        }
+        let config = try Self.config(context.params, vocabSize: vocab)
+        let parameters = ParameterSet(layout: LlamaParameters.layout(config))
+        LlamaParameters.initialize(parameters, seed: UInt64(try context.params.int("seed", default: 0)),
+                                   std: Float(try context.params.double("init_std", default: 0.02)))
+        context.log("initialised \(parameters.count) parameters (\(config.numHiddenLayers) layers × \(config.hiddenSize), vocab \(config.vocabSize))")
+        context.metric("parameters", .int(Int64(parameters.count)))
+        return try ModelManifest.make(config: try JSONValue(encoding: config), parameters: parameters,
+                                      history: TrainingHistory(), store: context.store)
+    }
+
+    /// The `config` parameter as a validated Llama config, with `vocabSize` replacing its vocab size.
+    static func config(_ params: StageParams, vocabSize: Int?) throws -> LlamaConfig {
+        var object = try params.object("config")
+        if let vocabSize { object["vocab_size"] = .int(Int64(vocabSize)) }
+        if object["vocab_size"] == nil { object["vocab_size"] = .int(2048) }  // placeholder until the tokenizer says
+        do { return try JSONValue.object(object).decode(LlamaConfig.self) } catch {
+            throw StageError.badParameter(field: "config", expected: "a Llama config (HF keys)", actual: "\(error)")
+        }
+    }
+}

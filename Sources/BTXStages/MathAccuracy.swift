@@ -1,0 +1,56 @@
+import BTXData
+import BTXModel
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// Math exact-match accuracy: the model answers held-out generated problems greedily ("Question: …\n"
+/// → "Work: …\nAnswer: …\n") and the extracted answer is compared with the known one.
+enum MathAccuracy {
+    /// `{"correct", "total", "accuracy"}` over the first `math_problems` held-out problems of the `math`
+    /// input, or nil when the stage has no `math` input or asks for 0 problems.
+    static func measure(_ context: StageContext, model: EvaluatedModel) throws -> JSONValue? {
+        let count = try context.params.int("math_problems", default: 50)
+        guard count > 0, let math = context.inputs["math"] else { return nil }
+        guard let object = math.objects["held_out"] else {
+            throw StageError.failed("input 'math' has no 'held_out' problems object")
+        }
+        let problems = Array(try MathCorpus.problems(jsonLines: try context.store.object(object)).prefix(count))
+        let tokenizer = try Self.tokenizer(context)
+        let encoder = BPEEncoder(tokenizer)
+        let maxNew = try context.params.int("max_new_tokens", default: 48)
+        var correct = 0
+        for (i, problem) in problems.enumerated() {
+            try context.checkCancelled()
+            let prompt = [Int32(bitPattern: tokenizer.eos)] + encoder.encode(Data(problem.prompt.utf8)).map { Int32(bitPattern: $0) }
+            let answer = try model.generate(prompt: prompt, maxNewTokens: maxNew, stop: [Int32(bitPattern: tokenizer.eos)]) {
+                Self.answerLineEnded(tokenizer, $0)
+            }
+            let text = String(decoding: try tokenizer.decode(answer.map { UInt32(bitPattern: $0) }), as: UTF8.self)
+            if problem.isAnsweredCorrectly(by: text) { correct += 1 }
+            if i < 3 { context.log("math: \(problem.question) → \(text.replacingOccurrences(of: "\n", with: " | ")) (expected \(problem.answer))") }
+        }
+        context.log("math: \(correct)/\(problems.count) exact answers")
+        return ["correct": .int(Int64(correct)), "total": .int(Int64(problems.count)),
+                "accuracy": .double(problems.isEmpty ? 0 : Double(correct) / Double(problems.count))]
+    }
+
+    /// The `tokenizer` input's tokenizer.
+    static func tokenizer(_ context: StageContext) throws -> BPETokenizer {
+        let manifest = try context.input("tokenizer")
+        guard let object = manifest.objects["tokenizer"] else {
+            throw StageError.failed("input 'tokenizer' has no 'tokenizer' object")
+        }
+        do { return try BPETokenizer(serialized: try context.store.object(object)) } catch {
+            throw StageError.failed("input 'tokenizer': \(error)")
+        }
+    }
+
+    /// True once the generated tokens contain "Answer:" followed by a line end.
+    static func answerLineEnded(_ tokenizer: BPETokenizer, _ tokens: [Int32]) -> Bool {
+        let bytes = tokens.flatMap { tokenizer.bytes(of: UInt32(bitPattern: $0)) }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard let range = text.range(of: "Answer:") else { return false }
+        return text[range.upperBound...].contains("\n")
+    }
+}

@@ -1,0 +1,133 @@
+import BTXModel
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// `mix` (BTX step 4, §2.2): N trained expert models (+ the `seed` as one more expert, the paper's
+/// default, when that input is given) → one mixture-of-experts model.
+///
+/// Every expert's feed-forward weights become `block_sparse_moe.experts.M.w1/w2/w3` BY REFERENCE:
+/// the new manifest's entries name the experts' own store objects, nothing is copied. Every other
+/// tensor is the average of the experts' copies (uniform, or `weights`). Routers start `random`
+/// (normal, `router_std`, `router_seed`), `zero`, or `hidden` (the mean hidden state each expert
+/// sees on its own domain's `data`, as mergekit-moe's hidden-state gates). Ablation `split: C` cuts
+/// each expert's FFN into C chunks (N·C experts of width I/C; these are new tensors).
+///
+/// Params also set the routing the model is finetuned with (`MoEManifest.routing`).
+struct MixStage: StageKind {
+    static let name = "mix"
+    static let version = 1
+    static let summary = "mix expert models into one mixture of experts (FFNs by reference, the rest averaged)"
+
+    func validate(_ params: StageParams) throws {
+        _ = try MoEManifest.routing(params, experts: 1024)
+        _ = try params.string("router_init", default: "random", oneOf: ["random", "zero", "hidden"])
+        _ = try params.double("router_std", default: 0.02, in: 0...10)
+        _ = try params.int("router_seed", default: 0, in: 0...Int.max)
+        _ = try params.array("weights", default: [])
+        _ = try params.int("split", default: 1, in: 1...64)
+        _ = try params.int("hidden_tokens", default: 2048, in: 16...10_000_000)
+    }
+
+    func run(_ context: StageContext) throws -> Manifest {
+        let (models, names, config) = try Self.models(context)
+        let p = context.params
+        let split = try p.int("split", default: 1)
+        guard config.intermediateSize % split == 0 else {
+            throw StageError.badParameter(field: "split", expected: "a divisor of intermediate_size \(config.intermediateSize)", actual: "\(split)")
+        }
+        let moe = try MoEManifest.routing(p, experts: models.count * split)
+        let weights = try MoEMerge.normalizedWeights(try Self.weights(p), count: models.count)
+        var tensors: [String: TensorEntry] = [:]
+        try Self.average(models, weights: weights, config: config, store: context.store, into: &tensors)
+        try Self.experts(models, split: split, config: config, store: context.store, into: &tensors)
+        try routers(context, models: models, config: config, experts: moe.numLocalExperts, into: &tensors)
+        let histories = try models.map(ModelManifest.history)
+        context.log("mixed \(models.count) models into \(moe.numLocalExperts) experts per layer (\(moe.routing.rawValue), k = \(moe.numExpertsPerTok))")
+        let json = try MoEManifest.configJSON(llama: try ModelManifest.configJSON(models[0], input: names[0]), moe: moe,
+                                              expertWidth: config.intermediateSize / split)
+        return Manifest(kind: ModelManifest.kind, tensors: tensors,
+                        metadata: ["config": json, "history": try TrainingHistory.merged(histories).json()])
+    }
+
+    /// The `experts` inputs (+ `seed` last when given), their input names, and their shared
+    /// architecture (checked).
+    static func models(_ context: StageContext) throws -> (models: [Manifest], names: [String], config: LlamaConfig) {
+        var models = context.inputList("experts")
+        guard !models.isEmpty else { throw StageError.missingInput(name: "experts") }
+        var names = models.indices.map { models.count == 1 ? "experts" : "experts.\($0)" }
+        if let seed = context.inputs["seed"] { models.append(seed); names.append("seed") }
+        let config = try ModelManifest.llamaConfig(models[0], input: names[0])
+        try checkSameArchitecture(models, names: names, config: config)
+        return (models, names, config)
+    }
+
+    /// The `weights` parameter as numbers (nil when empty: uniform).
+    static func weights(_ p: StageParams) throws -> [Double]? {
+        let values = try p.array("weights", default: [])
+        if values.isEmpty { return nil }
+        return try values.enumerated().map { i, v in
+            guard let d = v.doubleValue else {
+                throw StageError.badParameter(field: "weights[\(i)]", expected: "a number", actual: v.canonicalText)
+            }
+            return d
+        }
+    }
+
+    /// Throws naming the first tensor (in layout order) where a model's dtype-free shape differs or
+    /// the tensor is missing.
+    static func checkSameArchitecture(_ models: [Manifest], names: [String], config: LlamaConfig) throws {
+        for (m, name) in zip(models, names) {
+            guard try ModelManifest.llamaConfig(m, input: name) == config else {
+                throw StageError.failed("input '\(name)': its config differs from '\(names[0])' (all experts must share one architecture)")
+            }
+        }
+        for e in LlamaParameters.layout(config) {
+            for (m, name) in zip(models, names) {
+                guard let t = m.tensors[e.name] else { throw StageError.failed("input '\(name)': model has no tensor \(e.name)") }
+                guard t.shape == e.shape else {
+                    throw StageError.failed("input '\(name)': tensor \(e.name) has shape \(t.shape), expected \(e.shape) as in '\(names[0])'")
+                }
+            }
+        }
+    }
+
+    /// Every non-feed-forward tensor (every tensor with `feedForwardToo`): the weighted mean of the
+    /// models' copies (the shared object itself when all copies are one object).
+    static func average(_ models: [Manifest], weights: [Double], config: LlamaConfig, store: Store,
+                        into tensors: inout [String: TensorEntry], feedForwardToo: Bool = false) throws {
+        let ffn = feedForwardToo ? [] : Set((0..<config.numHiddenLayers).flatMap {
+            LlamaParameters.mlpLayout(config, layer: $0).map(\.name)
+        })
+        for e in LlamaParameters.layout(config) where !ffn.contains(e.name) {
+            let entries = models.map { $0.tensors[e.name]! }  // checked by checkSameArchitecture
+            if Set(entries.map(\.object)).count == 1 && entries[0].dtype == .f32 {
+                tensors[e.name] = entries[0]
+                continue
+            }
+            let mean = MoEMerge.average(try entries.map { try store.floats($0) }, weights: weights)
+            tensors[e.name] = try store.putTensor(mean, shape: e.shape)
+        }
+    }
+
+    /// The experts: model m's `mlp.*` tensors by reference (split = 1), or cut into `split` chunks.
+    static func experts(_ models: [Manifest], split: Int, config: LlamaConfig, store: Store,
+                        into tensors: inout [String: TensorEntry]) throws {
+        let C = config.hiddenSize, I = config.intermediateSize, width = I / split
+        for l in 0..<config.numHiddenLayers {
+            for (m, model) in models.enumerated() {
+                for (w, dense) in MoEParameters.denseName.sorted(by: { $0.key < $1.key }) {
+                    let entry = model.tensors[LlamaParameters.name(l, dense)]!
+                    if split == 1 { tensors[MoEParameters.expert(l, m, w)] = entry; continue }
+                    let values = try store.floats(entry)
+                    for c in 0..<split {
+                        let chunk = MoEMerge.chunk(values, rows: w == "w2" ? C : I, columns: w == "w2" ? I : C,
+                                                   part: c, of: split, alongColumns: w == "w2")
+                        tensors[MoEParameters.expert(l, m * split + c, w)] =
+                            try store.putTensor(chunk, shape: w == "w2" ? [C, width] : [width, C])
+                    }
+                }
+            }
+        }
+    }
+}

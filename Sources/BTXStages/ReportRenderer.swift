@@ -1,0 +1,110 @@
+import BTXStore
+import Foundation
+
+/// Renders `ReportData` as Markdown, as one self-contained HTML page (inline SVG, no external assets)
+/// and as JSON. Pure functions of the data, so a report is tested from fake results.
+public enum ReportRenderer {
+    /// The results table as Markdown rows (header, rule, one line per model).
+    public static func table(_ data: ReportData) -> [String] {
+        let header = ["model"] + data.domains + ["average", "math acc.", "compute"]
+        var lines = ["| " + header.joined(separator: " | ") + " |",
+                     "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
+        var best: [String: Double] = [:]
+        for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
+        for row in data.rows {
+            let cells = data.domains.map { d -> String in
+                guard let loss = row.losses[d] else { return "–" }
+                let text = String(format: "%.3f", loss)
+                return loss == best[d] ? "**\(text)**" : text
+            }
+            let math = row.mathAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
+            lines.append("| " + ([row.name] + cells + [String(format: "%.3f", row.averageLoss), math,
+                                                        ReportData.flops(row.flops)]).joined(separator: " | ") + " |")
+        }
+        return lines
+    }
+
+    /// The claims as Markdown list items.
+    public static func claimLines(_ data: ReportData) -> [String] {
+        data.claims.enumerated().map { i, c in "\(i + 1). **\(c.verdict)** — \(c.statement) (\(c.evidence))" }
+    }
+
+    /// The whole report as Markdown.
+    public static func markdown(_ data: ReportData) -> String {
+        var lines = ["# \(data.title)", "", "Held-out loss (nats/token, lower is better; best per domain in bold),",
+                     "math exact-match accuracy and training compute of each model's whole lineage.", ""]
+        lines += table(data)
+        lines += ["", "## Claims of the BTX paper", ""] + claimLines(data)
+        for row in data.rows {
+            guard let layers = row.routing, !layers.isEmpty else { continue }
+            lines += ["", "## Routing of \(row.name) (share of each domain's tokens per expert, mean over layers)", ""]
+            lines.append("| domain | " + row.routingExperts.joined(separator: " | ") + " |")
+            lines.append("|---|" + row.routingExperts.map { _ in "---" }.joined(separator: "|") + "|")
+            for d in data.domains {
+                guard let f = row.meanRouting(d) else { continue }
+                lines.append("| \(d) | " + f.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: " | ") + " |")
+            }
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The whole report as one HTML page with inline SVG charts.
+    public static func html(_ data: ReportData) -> String {
+        var body = "<h1>\(escape(data.title))</h1>\n"
+        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), math exact-match accuracy and training compute of each model's whole lineage.</p>\n"
+        body += htmlTable(data)
+        body += "<h2>Claims of the BTX paper</h2>\n<ol>\n"
+        for c in data.claims {
+            let cls = c.held.map { $0 ? "held" : "not" } ?? "na"
+            body += "<li><b class=\"\(cls)\">\(c.verdict)</b> — \(escape(c.statement)) <small>(\(escape(c.evidence)))</small></li>\n"
+        }
+        body += "</ol>\n<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
+        for row in data.rows where !(row.routing ?? []).isEmpty {
+            body += "<h2>Routing of \(escape(row.name))</h2>\n" + ReportCharts.routingHeatmaps(row, domains: data.domains)
+        }
+        let style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
+            + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+            + ".held{color:#1a7f37}.not{color:#c62828}.na{color:#777}svg{margin:4px}"
+        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(escape(data.title))</title><style>\(style)</style></head>\n<body>\n\(body)</body></html>\n"
+    }
+
+    static func htmlTable(_ data: ReportData) -> String {
+        let rows = table(data)
+        var out = "<table>\n"
+        for (i, line) in rows.enumerated() where i != 1 {
+            let cells = line.split(separator: "|", omittingEmptySubsequences: false).dropFirst().dropLast()
+                .map { $0.trimmingCharacters(in: .whitespaces) }
+            let tag = i == 0 ? "th" : "td"
+            out += "<tr>" + cells.map { cell -> String in
+                let bold = cell.hasPrefix("**")
+                let text = escape(cell.replacingOccurrences(of: "**", with: ""))
+                return "<\(tag)>\(bold ? "<b>\(text)</b>" : text)</\(tag)>"
+            }.joined() + "</tr>\n"
+        }
+        return out + "</table>\n"
+    }
+
+    /// The results and claims as JSON (what scripts should read).
+    public static func json(_ data: ReportData) -> JSONValue {
+        let rows: [JSONValue] = data.rows.map { r in
+            var o: [String: JSONValue] = ["name": .string(r.name), "role": .string(r.role),
+                                          "losses": .object(r.losses.mapValues { .double($0) }),
+                                          "average_loss": .double(r.averageLoss), "flops": .double(r.flops)]
+            if let d = r.expertDomain { o["expert_domain"] = .string(d) }
+            if let a = r.mathAccuracy { o["math_accuracy"] = .double(a) }
+            return .object(o)
+        }
+        let claims: [JSONValue] = data.claims.map { c in
+            ["statement": .string(c.statement), "verdict": .string(c.verdict), "evidence": .string(c.evidence)]
+        }
+        return ["title": .string(data.title), "domains": .array(data.domains.map { .string($0) }),
+                "rows": .array(rows), "claims": .array(claims)]
+    }
+
+    /// `text` with the five HTML special characters escaped.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+            .replacingOccurrences(of: "'", with: "&#39;")
+    }
+}

@@ -1,0 +1,39 @@
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// `report`: the comparison of every evaluated model (input list `results`, evaluation manifests in
+/// row order) as `report.md`, a self-contained `report.html` and `report.json` objects.
+struct ReportStage: StageKind {
+    static let name = "report"
+    static let version = 1
+    static let summary = "results table, loss curves, routing heatmaps and the paper's claims"
+
+    func validate(_ params: StageParams) throws {
+        _ = try params.string("title", default: "BTX results")
+    }
+
+    func run(_ context: StageContext) throws -> Manifest {
+        let data = try Self.data(context)
+        let markdown = ReportRenderer.markdown(data)
+        var objects: [String: ObjectHash] = [:]
+        objects["report.md"] = try context.store.putObject(Data(markdown.utf8))
+        objects["report.html"] = try context.store.putObject(Data(ReportRenderer.html(data).utf8))
+        objects["report.json"] = try context.store.putObject(ReportRenderer.json(data).canonicalData)
+        for line in ReportRenderer.table(data) + [""] + ReportRenderer.claimLines(data) { context.log(line) }
+        let held = data.claims.filter { $0.held == true }.count
+        context.metric("claims_held", .int(Int64(held)))
+        return Manifest(kind: "report", objects: objects,
+                        metadata: ["title": .string(data.title), "rows": .int(Int64(data.rows.count)),
+                                   "claims_held": .int(Int64(held)), "claims": .int(Int64(data.claims.count))])
+    }
+
+    /// The rows of the `results` inputs; domains in the first result's data order.
+    static func data(_ context: StageContext) throws -> ReportData {
+        let results = context.inputList("results")
+        guard !results.isEmpty else { throw StageError.missingInput(name: "results") }
+        let rows = try results.enumerated().map { try ReportRow(evaluation: $1, input: "results.\($0)") }
+        let domains = results[0].metadata["domain_order"]?.arrayValue?.compactMap(\.stringValue)
+        return ReportData(title: try context.params.string("title", default: "BTX results"), domains: domains, rows: rows)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+
+/// Fused softmax + cross-entropy over the vocabulary. Turns `logits[N, V]` into probabilities in
+/// place, writes each row's loss `−log p[target]` to `losses[N]`, and returns their mean.
+public func crossEntropyForward(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
+                                _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, threads: Int = 1) -> Float {
+    // losses: [N];  logits: [N, V] (probabilities on return);  targets: [N]
+    parallelFor(N, threads: threads) { n in
+        let row = logits + n * V
+        softmaxInPlace(row, V)
+        // NOTE: the probability can underflow to 0 for a hopeless target; clamp so the loss stays finite.
+        losses[n] = -Foundation.log(max(row[Int(targets[n])], Float.leastNormalMagnitude))
+    }
+    var total = 0.0
+    for n in 0..<N { total += Double(losses[n]) }
+    return Float(total / Double(N))
+}
+
+/// Backward of `crossEntropyForward`, in place: `probs[N, V]` becomes
+/// `dlogits = (probs − onehot(target)) · dloss`, where `dloss` is ∂L/∂(each row's loss)
+/// (1/N for a mean over rows; divide further for gradient accumulation).
+public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>,
+                                 dloss: Float, _ N: Int, _ V: Int, threads: Int = 1) {
+    parallelFor(N, threads: threads) { n in
+        let row = probs + n * V
+        var i = 0
+        while i + 8 <= V { VectorMath.store(VectorMath.load(row, i) * dloss, row, i); i += 8 }
+        while i < V { row[i] *= dloss; i += 1 }
+        row[Int(targets[n])] -= dloss
+    }
+}

@@ -1,0 +1,75 @@
+import BTXModel
+import BTXPipeline
+@testable import BTXStages
+import BTXStore
+import TestSupport
+import XCTest
+
+final class TrainStageTests: XCTestCase {
+    private func setUp(_ store: Store) throws -> [String: Manifest] {
+        ["model": try StageFixtures.seedModel(store),
+         "data.0": try StageFixtures.tokens(store, domain: "a", pattern: [1, 2, 3, 4, 5]),
+         "data.1": try StageFixtures.tokens(store, domain: "b", pattern: [9, 8, 7])]
+    }
+
+    func testInitIsAPureFunctionOfConfigAndSeed() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let a = try StageFixtures.seedModel(store, seed: 1), b = try StageFixtures.seedModel(store, seed: 1)
+        XCTAssertEqual(try a.canonicalData(), try b.canonicalData())
+        XCTAssertNotEqual(a.tensors, try StageFixtures.seedModel(store, seed: 2).tensors)
+        XCTAssertEqual(a.tensors["model.layers.1.mlp.down_proj.weight"]?.shape, [32, 64])
+    }
+
+    func testTrainingLowersTheLossAndRecordsItsHistory() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let inputs = try setUp(store)
+        let ctx = StageFixtures.context(store, stage: "train[a]", params: StageFixtures.trainParams(steps: 30), inputs: inputs)
+        let output = try TrainStage().run(ctx)
+        let history = try ModelManifest.history(output)
+        XCTAssertEqual(history.runs.map(\.stage), ["train[a]"])
+        XCTAssertEqual(history.runs[0].tokens, 30 * 2 * 16)
+        let curve = history.runs[0].curve
+        XCTAssertEqual(curve.count, 30)
+        XCTAssertLessThan(curve.last![1], curve.first![1] - 0.5, "\(curve)")
+        XCTAssertGreaterThan(history.flops, 0)
+        XCTAssertNotNil(ctx.metrics["tokens_per_s"])
+    }
+
+    func testResumedRunGivesBitwiseTheSameModelAsAnUninterruptedOne() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let inputs = try setUp(store)
+        let params = StageFixtures.trainParams(steps: 8, checkpointEvery: 3)
+        let straight = try TrainStage().run(StageFixtures.context(store, stage: "x", params: params, inputs: inputs))
+
+        let interrupted = StageFixtures.context(store, stage: "y", params: params, inputs: inputs, cancelAtStep: 5)
+        XCTAssertThrowsError(try TrainStage().run(interrupted)) { XCTAssertEqual($0 as? StageError, .cancelled) }
+        XCTAssertEqual(try interrupted.loadCheckpoint()?.metadata["scalars"]?["step"], 5)
+        let resumed = StageFixtures.context(store, stage: "y", params: params, inputs: inputs)
+        let output = try TrainStage().run(resumed)
+        XCTAssertTrue(resumed.logText.contains("resuming at step 5 of 8"), resumed.logText)
+        XCTAssertEqual(output.tensors, straight.tensors)
+        XCTAssertEqual(try ModelManifest.history(output).runs[0].curve, try ModelManifest.history(straight).runs[0].curve)
+    }
+
+    func testBadParametersNameTheField() {
+        XCTAssertThrowsError(try TrainStage().validate(StageParams(["steps": 0]))) {
+            XCTAssertEqual("\($0)", "parameter 'steps': expected an integer in 1...10000000, got 0")
+        }
+        XCTAssertThrowsError(try InitStage().validate(StageParams(["config": ["hidden_size": 30]]))) {
+            XCTAssertTrue("\($0)".hasPrefix("parameter 'config': expected a Llama config"), "\($0)")
+        }
+    }
+
+    func testTrainRejectsANonModelInput() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        var inputs = try setUp(store)
+        inputs["model"] = inputs["data.0"]
+        XCTAssertThrowsError(try TrainStage().run(StageFixtures.context(store, params: StageFixtures.trainParams(), inputs: inputs))) {
+            XCTAssertEqual("\($0)", "input 'model' is a 'tokens' manifest, expected a model")
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import BTXTensor
+import TestSupport
+import XCTest
+
+final class CrossEntropyTests: XCTestCase {
+    let N = 4, V = 19
+    let targets: [Int32] = [0, 18, 7, 7]
+
+    func loss(_ logits: [Float]) -> Double {
+        var probs = logits, losses = [Float](repeating: 0, count: N)
+        return Double(crossEntropyForward(&losses, &probs, targets, N, V))
+    }
+
+    func testLossMatchesLogSumExpReference() {
+        let logits = GradientCheck.randomFloats(N * V, seed: 30, std: 3)
+        var ref = 0.0
+        for n in 0..<N {
+            let row = logits[n * V..<(n + 1) * V].map(Double.init)
+            let m = row.max()!
+            ref += m + log(row.map { exp($0 - m) }.reduce(0, +)) - row[Int(targets[n])]
+        }
+        XCTAssertEqual(loss(logits), ref / Double(N), accuracy: 1e-5)
+    }
+
+    func testFusedBackwardMatchesFiniteDifferences() {
+        let logits = GradientCheck.randomFloats(N * V, seed: 30, std: 3)
+        var probs = logits, losses = [Float](repeating: 0, count: N)
+        _ = crossEntropyForward(&losses, &probs, targets, N, V, threads: 2)
+        crossEntropyBackward(&probs, targets, dloss: 1 / Float(N), N, V, threads: 2)
+        XCTAssertLessThan(GradientCheck.relativeError(logits, analytic: probs, eps: 1e-2) { self.loss($0) }, 1e-2)
+    }
+
+    func testHugeLogitsGiveFiniteLoss() {
+        var logits = [Float](repeating: 0, count: N * V)
+        for n in 0..<N { logits[n * V + (Int(targets[n]) + 1) % V] = 1e4 }
+        XCTAssertTrue(loss(logits).isFinite)
+    }
+}

@@ -1,0 +1,45 @@
+import BTXTensor
+import TestSupport
+import XCTest
+
+final class MatmulTests: XCTestCase {
+    let N = 5, C = 7, OC = 3
+
+    func forward(_ x: [Float], _ w: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: N * OC)
+        matmulForward(&out, x, w, N, C, OC)
+        return out
+    }
+
+    func testForwardMatchesPlainLoop() {
+        let x = GradientCheck.randomFloats(N * C, seed: 1), w = GradientCheck.randomFloats(OC * C, seed: 2)
+        let out = forward(x, w)
+        for n in 0..<N {
+            for o in 0..<OC {
+                var ref: Float = 0
+                for c in 0..<C { ref += x[n * C + c] * w[o * C + c] }
+                XCTAssertEqual(out[n * OC + o], ref, accuracy: 1e-5)
+            }
+        }
+    }
+
+    func testBackwardMatchesFiniteDifferences() {
+        let x = GradientCheck.randomFloats(N * C, seed: 1), w = GradientCheck.randomFloats(OC * C, seed: 2)
+        let proj = GradientCheck.randomFloats(N * OC, seed: 3)
+        var dx = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0, count: OC * C)
+        matmulBackward(&dx, &dw, proj, x, w, N, C, OC)
+        XCTAssertLessThan(GradientCheck.relativeError(x, analytic: dx) { GradientCheck.project(self.forward($0, w), proj) }, 1e-3)
+        XCTAssertLessThan(GradientCheck.relativeError(w, analytic: dw) { GradientCheck.project(self.forward(x, $0), proj) }, 1e-3)
+    }
+
+    func testBackwardAccumulatesWeightGradientAndOptionallyInputGradient() {
+        let x = GradientCheck.randomFloats(N * C, seed: 1), w = GradientCheck.randomFloats(OC * C, seed: 2)
+        let proj = GradientCheck.randomFloats(N * OC, seed: 3)
+        var dx1 = [Float](repeating: 0, count: N * C), dw1 = [Float](repeating: 0, count: OC * C)
+        matmulBackward(&dx1, &dw1, proj, x, w, N, C, OC)
+        var dx2 = dx1, dw2 = dw1
+        matmulBackward(&dx2, &dw2, proj, x, w, N, C, OC, accumulateInput: true)
+        for i in 0..<dw1.count { XCTAssertEqual(dw2[i], 2 * dw1[i], accuracy: 1e-5) }
+        for i in 0..<dx1.count { XCTAssertEqual(dx2[i], 2 * dx1[i], accuracy: 1e-5) }
+    }
+}
