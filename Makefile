@@ -9,7 +9,7 @@ BIN := .build/release/btxpipe
 # Debian packages: system libraries, then the default corpora and the servers the tests use.
 BUILD_DEBS := libopenblas-dev libzstd-dev libcurl4-openssl-dev pkg-config
 DATA_DEBS := libpython3.11-stdlib dict-foldoc dict-wn pari-doc
-TEST_DEBS := nginx python3 zstd
+TEST_DEBS := nginx python3 zstd slurm-wlm munge
 STAMP := .build/.debs
 
 .PHONY: all build test run bench deps clean doctor
@@ -30,9 +30,12 @@ $(STAMP):
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product btxpipe
 
+# The S3 (SigV4) remote test runs against moto's server when Python has it (the machine image does).
+MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null)
+
 test: deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	$(SWIFT) test $(TEST_FLAGS) --skip-build
+	BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 run: build
 	$(BIN) run pipelines/btx.yaml

@@ -41,10 +41,10 @@ let package = Package(
         .testTarget(name: "BTXTensorTests", dependencies: ["BTXTensor", "TestSupport"]),
         .testTarget(name: "BTXModelTests", dependencies: ["BTXModel", "TestSupport"]),
         .testTarget(name: "BTXStoreTests", dependencies: ["BTXStore", "TestSupport"]),
-        .testTarget(name: "BTXDataTests", dependencies: ["BTXData", "TestSupport"]),
+        .testTarget(name: "BTXDataTests", dependencies: ["BTXData", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "BTXPipelineTests", dependencies: ["BTXPipeline", "TestSupport"]),
         .testTarget(name: "BTXStagesTests", dependencies: ["BTXStages", "BTXPipeline", "BTXStore", "TestSupport"]),
-        .testTarget(name: "btxpipeTests", dependencies: ["TestSupport", "BTXStore"]),
+        .testTarget(name: "btxpipeTests", dependencies: ["TestSupport", "BTXStore"], exclude: ["Fixtures"]),
     ],
     // NOTE: Swift 5 mode: the numeric code shares raw buffers across threads on purpose, which
     // Swift 6's strict checking would force through `@unchecked Sendable` wrappers everywhere.

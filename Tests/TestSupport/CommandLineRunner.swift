@@ -43,12 +43,15 @@ public func runProcess(_ executable: URL, _ arguments: [String], in directory: U
     process.standardOutput = out
     process.standardError = err
     try process.run()
-    var outData = Data(), errData = Data()
+    // The two pipes are drained at once (stdout on a helper thread) so a chatty child never blocks.
+    final class Box: @unchecked Sendable { var data = Data() }
+    let outBox = Box()
     let group = DispatchGroup()
     group.enter()
-    DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-    errData = err.fileHandleForReading.readDataToEndOfFile()
+    DispatchQueue.global().async { outBox.data = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+    let errData = err.fileHandleForReading.readDataToEndOfFile()
     group.wait()
+    let outData = outBox.data
     process.waitUntilExit()
     return CommandResult(status: process.terminationStatus,
                          stdout: String(decoding: outData, as: UTF8.self),
