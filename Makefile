@@ -9,7 +9,7 @@ BIN := .build/release/btxpipe
 # Debian packages: system libraries, then the default corpora and the servers the tests use.
 BUILD_DEBS := libopenblas-dev libzstd-dev libcurl4-openssl-dev pkg-config
 DATA_DEBS := libpython3.11-stdlib dict-foldoc dict-wn pari-doc
-TEST_DEBS := nginx
+TEST_DEBS := nginx python3 zstd
 STAMP := .build/.debs
 
 .PHONY: all build test run bench deps clean doctor

@@ -33,7 +33,8 @@ let package = Package(
         .target(name: "BTXStages", dependencies: ["BTXTensor", "BTXModel", "BTXStore", "BTXData", "BTXPipeline"],
                 swiftSettings: fastMath),
         .executableTarget(name: "btxpipe", dependencies: [
-            "BTXStages", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "BTXStages", "BTXPipeline", "BTXStore", "BTXTensor",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .target(name: "TestSupport", dependencies: ["BTXTensor", "BTXStore"], path: "Tests/TestSupport"),
@@ -42,8 +43,8 @@ let package = Package(
         .testTarget(name: "BTXStoreTests", dependencies: ["BTXStore", "TestSupport"]),
         .testTarget(name: "BTXDataTests", dependencies: ["BTXData", "TestSupport"]),
         .testTarget(name: "BTXPipelineTests", dependencies: ["BTXPipeline", "TestSupport"]),
-        .testTarget(name: "BTXStagesTests", dependencies: ["BTXStages", "TestSupport"]),
-        .testTarget(name: "btxpipeTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "BTXStagesTests", dependencies: ["BTXStages", "BTXPipeline", "BTXStore", "TestSupport"]),
+        .testTarget(name: "btxpipeTests", dependencies: ["TestSupport", "BTXStore"]),
     ],
     // NOTE: Swift 5 mode: the numeric code shares raw buffers across threads on purpose, which
     // Swift 6's strict checking would force through `@unchecked Sendable` wrappers everywhere.

@@ -38,7 +38,7 @@ public final class FeedForwardScratch {
 }
 
 /// Builds the feed-forward layer of block `layer` (dense SwiGLU for Llama).
-public typealias FeedForwardFactory = (_ layer: Int, _ context: FeedForwardContext) -> FeedForwardLayer
+public typealias FeedForwardFactory = (_ layer: Int, _ context: FeedForwardContext) throws -> FeedForwardLayer
 
 /// What a feed-forward layer is built from.
 public struct FeedForwardContext {
@@ -54,4 +54,13 @@ public struct FeedForwardContext {
     public let scratch: FeedForwardScratch
     /// Threads for the element-wise kernels.
     public let threads: Int
+}
+
+extension FeedForwardContext {
+    /// Throws unless `parameters` has tensor `name` with exactly `shape` (call for every tensor a
+    /// layer reads, so that a bad checkpoint fails with a typed error, not a crash).
+    public func require(_ name: String, shape: [Int]) throws {
+        guard let e = parameters.entry(name) else { throw ModelError.missingParameter(name) }
+        guard e.shape == shape else { throw ModelError.shapeMismatch(name: name, expected: shape, actual: e.shape) }
+    }
 }

@@ -11,8 +11,8 @@ public final class HiddenStateProbe: FeedForwardLayer {
     public private(set) var rows = 0
 
     /// Wraps block `layer`'s dense MLP.
-    public init(layer l: Int, context: FeedForwardContext) {
-        dense = DenseFeedForward(layer: l, context: context)
+    public init(layer l: Int, context: FeedForwardContext) throws {
+        dense = try DenseFeedForward(layer: l, context: context)
         sum = [Double](repeating: 0, count: context.config.hiddenSize)
     }
 
@@ -39,7 +39,7 @@ public final class HiddenStateProbe: FeedForwardLayer {
         var probes: [HiddenStateProbe] = []
         let model = try LlamaModel(config: c, parameters: parameters, batchSize: 1, sequenceLength: T, training: false,
                                    threads: threads, feedForward: { l, context in
-                                       let p = HiddenStateProbe(layer: l, context: context)
+                                       let p = try HiddenStateProbe(layer: l, context: context)
                                        probes.append(p)
                                        return p
                                    })

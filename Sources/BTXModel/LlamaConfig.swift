@@ -39,7 +39,7 @@ public struct LlamaConfig: Codable, Equatable, Sendable {
     /// A validated config; `numKeyValueHeads` defaults to `numAttentionHeads` as in HF.
     public init(hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int, numAttentionHeads: Int,
                 numKeyValueHeads: Int? = nil, vocabSize: Int, ropeTheta: Double = 10_000,
-                rmsNormEps: Double = 1e-5, maxPositionEmbeddings: Int = 2048,
+                rmsNormEps: Double = 1e-6, maxPositionEmbeddings: Int = 2048,
                 tieWordEmbeddings: Bool = false) throws {
         self.hiddenSize = hiddenSize
         self.intermediateSize = intermediateSize

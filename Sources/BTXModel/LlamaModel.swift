@@ -59,8 +59,8 @@ public final class LlamaModel {
         let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
                                          scratch: FeedForwardScratch(rows: N, width: config.intermediateSize, training: training),
                                          threads: max(1, threads))
-        let factory = feedForward ?? { DenseFeedForward(layer: $0, context: $1) }
-        self.feedForward = (0..<config.numHiddenLayers).map { factory($0, context) }
+        let factory = feedForward ?? { try DenseFeedForward(layer: $0, context: $1) }
+        self.feedForward = try (0..<config.numHiddenLayers).map { try factory($0, context) }
         let head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
         embedding = parameters.pointer("model.embed_tokens.weight")
         finalNorm = parameters.pointer("model.norm.weight")

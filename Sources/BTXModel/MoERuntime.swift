@@ -52,8 +52,10 @@ public final class MoERuntime {
     func noiseGenerator(layer l: Int) -> SplitMix64 {
         let call = callsThisStep[l]
         callsThisStep[l] += 1
+        // Hash (seed, layer, step, call) by chaining generators (no array: the step must not allocate).
         var h = SplitMix64(seed: noiseSeed)
-        for word in [UInt64(l), UInt64(step), UInt64(call)] { h = SplitMix64(seed: h.next() ^ word) }
-        return h
+        h = SplitMix64(seed: h.next() ^ UInt64(l))
+        h = SplitMix64(seed: h.next() ^ UInt64(step))
+        return SplitMix64(seed: h.next() ^ UInt64(call))
     }
 }

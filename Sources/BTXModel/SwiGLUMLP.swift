@@ -59,8 +59,9 @@ public final class DenseFeedForward: FeedForwardLayer {
     let threads: Int
 
     /// The `mlp.*` tensors of block `layer`.
-    public init(layer l: Int, context: FeedForwardContext) {
+    public init(layer l: Int, context: FeedForwardContext) throws {
         let c = context.config
+        for (name, shape) in LlamaParameters.mlpLayout(c, layer: l) { try context.require(name, shape: shape) }
         mlp = SwiGLUMLP(parameters: context.parameters, gradients: context.gradients,
                         gate: LlamaParameters.name(l, "mlp.gate_proj.weight"),
                         up: LlamaParameters.name(l, "mlp.up_proj.weight"),

@@ -11,6 +11,14 @@ public enum TrainingBenchmark {
         public let name: String
         public let config: LlamaConfig
         public let batchSize: Int, sequenceLength: Int
+
+        /// A custom setup (tests use tiny ones).
+        public init(name: String, config: LlamaConfig, batchSize: Int, sequenceLength: Int) {
+            self.name = name
+            self.config = config
+            self.batchSize = batchSize
+            self.sequenceLength = sequenceLength
+        }
     }
 
     /// The measurements of one run.
@@ -83,7 +91,7 @@ public enum TrainingBenchmark {
     }
 
     /// FLOP-weighted sgemm throughput over every linear layer's three products (forward NT,
-    /// input-gradient NN, weight-gradient TN), each shape timed best of 3.
+    /// input-gradient NN, weight-gradient TN), each shape timed as the median of 5.
     static func sgemmGFLOPs(_ c: LlamaConfig, rows N: Int) -> Double {
         let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize, I = c.intermediateSize
         // (out, in, count per step)

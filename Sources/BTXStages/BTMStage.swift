@@ -19,12 +19,7 @@ struct BTMStage: StageKind {
     }
 
     func run(_ context: StageContext) throws -> Manifest {
-        var models = context.inputList("experts")
-        guard !models.isEmpty else { throw StageError.missingInput(name: "experts") }
-        var names = models.indices.map { models.count == 1 ? "experts" : "experts.\($0)" }
-        if let seed = context.inputs["seed"] { models.append(seed); names.append("seed") }
-        let config = try ModelManifest.llamaConfig(models[0], input: names[0])
-        try MixStage.checkSameArchitecture(models, names: names, config: config)
+        let (models, names, config) = try MixStage.models(context)
         let weights = try MoEMerge.normalizedWeights(try MixStage.weights(context.params), count: models.count)
         var tensors: [String: TensorEntry] = [:]
         try MixStage.average(models, weights: weights, config: config, store: context.store, into: &tensors, feedForwardToo: true)

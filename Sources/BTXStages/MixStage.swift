@@ -30,12 +30,7 @@ struct MixStage: StageKind {
     }
 
     func run(_ context: StageContext) throws -> Manifest {
-        var models = context.inputList("experts")
-        guard !models.isEmpty else { throw StageError.missingInput(name: "experts") }
-        var names = models.indices.map { models.count == 1 ? "experts" : "experts.\($0)" }
-        if let seed = context.inputs["seed"] { models.append(seed); names.append("seed") }
-        let config = try ModelManifest.llamaConfig(models[0], input: names[0])
-        try Self.checkSameArchitecture(models, names: names, config: config)
+        let (models, names, config) = try Self.models(context)
         let p = context.params
         let split = try p.int("split", default: 1)
         guard config.intermediateSize % split == 0 else {
@@ -53,6 +48,18 @@ struct MixStage: StageKind {
                                               expertWidth: config.intermediateSize / split)
         return Manifest(kind: ModelManifest.kind, tensors: tensors,
                         metadata: ["config": json, "history": try TrainingHistory.merged(histories).json()])
+    }
+
+    /// The `experts` inputs (+ `seed` last when given), their input names, and their shared
+    /// architecture (checked).
+    static func models(_ context: StageContext) throws -> (models: [Manifest], names: [String], config: LlamaConfig) {
+        var models = context.inputList("experts")
+        guard !models.isEmpty else { throw StageError.missingInput(name: "experts") }
+        var names = models.indices.map { models.count == 1 ? "experts" : "experts.\($0)" }
+        if let seed = context.inputs["seed"] { models.append(seed); names.append("seed") }
+        let config = try ModelManifest.llamaConfig(models[0], input: names[0])
+        try checkSameArchitecture(models, names: names, config: config)
+        return (models, names, config)
     }
 
     /// The `weights` parameter as numbers (nil when empty: uniform).

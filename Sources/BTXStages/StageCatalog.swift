@@ -19,5 +19,6 @@ public enum StageCatalog {
         BTMStage.self,
         EvaluateStage.self,
         ReportStage.self,
+        ImportStage.self,
     ])
 }

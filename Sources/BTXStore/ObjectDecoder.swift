@@ -12,10 +12,8 @@ struct ObjectDecoder {
     func decode(_ file: FileDescriptor, expected: ObjectHash, begin: (Int) throws -> Void,
                 sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         func bad(_ reason: String) -> StoreError { .corrupt(path: file.path, reason: reason) }
-        let headerBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: ObjectHeader.size, alignment: 8)
-        defer { headerBytes.deallocate() }
-        let got = try file.read(into: headerBytes)
-        let header = try ObjectHeader(parsing: UnsafeRawBufferPointer(rebasing: headerBytes[0..<got]), path: file.path)
+        let header = try Store.header(of: file)   // NOTE: pread; chunks are then read sequentially after it
+        guard lseek(file.fd, off_t(ObjectHeader.size), SEEK_SET) == off_t(ObjectHeader.size) else { throw bad("cannot seek past the header") }
         try begin(header.length)
 
         let slots = min(batchChunks, max(header.chunkCount, 1))

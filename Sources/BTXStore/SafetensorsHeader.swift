@@ -114,10 +114,10 @@ struct SafetensorsHeader: Equatable {
         var parts: [String] = []
         if !metadata.isEmpty { parts.append("\"__metadata__\":" + JSONValue.object(metadata.mapValues { .string($0) }).canonicalText) }
         for t in tensors {
-            let entry: JSONValue = ["dtype": .string(SafetensorsHeader.dtypeNames[t.dtype]!),
-                                    "shape": .array(t.shape.map { .int(Int64($0)) }),
-                                    "data_offsets": [.int(Int64(t.begin)), .int(Int64(t.end))]]
-            parts.append(JSONValue.string(t.name).canonicalText + ":" + entry.canonicalText)
+            // NOTE: HF's key order (dtype, shape, data_offsets), not sorted: files then match HF's byte for byte.
+            let shape = t.shape.map(String.init).joined(separator: ",")
+            parts.append(JSONValue.string(t.name).canonicalText + ":{\"dtype\":\"\(SafetensorsHeader.dtypeNames[t.dtype]!)\","
+                         + "\"shape\":[\(shape)],\"data_offsets\":[\(t.begin),\(t.end)]}")
         }
         var json = Data(("{" + parts.joined(separator: ",") + "}").utf8)
         while (8 + json.count) % 8 != 0 { json.append(UInt8(ascii: " ")) }

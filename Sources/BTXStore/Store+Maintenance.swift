@@ -102,34 +102,43 @@ extension Store {
         }
         for (_, hash) in try refs() { live.insert(hash); manifests.append(hash) }
         while let hash = manifests.popLast() {
-            guard let manifest = try? smallManifest(hash) else { continue }
+            guard let manifest = try? asManifest(hash) else { continue }
             for tensor in manifest.tensors.values { live.insert(tensor.object) }
             for object in manifest.objects.values where live.insert(object).inserted { manifests.append(object) }
         }
         return live
     }
 
-    /// The manifest in object `hash` when it is one (checked cheaply: small and JSON-looking), else nil.
-    private func smallManifest(_ hash: ObjectHash) throws -> Manifest? {
-        guard let (size, _) = Store.sizeAndTime(objectPath(hash)), size < 64 << 20 else { return nil }
+    /// The manifest in object `hash` when it is one (checked cheaply first: small and JSON-looking),
+    /// else nil. Throws when the object is missing or damaged.
+    public func asManifest(_ hash: ObjectHash) throws -> Manifest? {
+        guard try objectLength(hash) < 64 << 20 else { return nil }
         let data = try object(hash)
         guard data.first == UInt8(ascii: "{") else { return nil }
         return try? JSONDecoder().decode(Manifest.self, from: data)
     }
 
+    /// The content length of object `hash`, from its header (not verified).
+    public func objectLength(_ hash: ObjectHash) throws -> Int {
+        let path = objectPath(hash)
+        guard let file = try? FileDescriptor(path: path, flags: O_RDONLY) else { throw StoreError.missing(hash) }
+        return try Store.header(of: file).length
+    }
+
+    static func header(of file: FileDescriptor) throws -> ObjectHeader {
+        var bytes = [UInt8](repeating: 0, count: ObjectHeader.size)
+        let got = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
+        return try bytes.withUnsafeBytes { try ObjectHeader(parsing: UnsafeRawBufferPointer(rebasing: $0[0..<got]), path: file.path) }
+    }
+
     /// Sizes of the store's parts.
     public func diskUsage() throws -> DiskUsage {
         var usage = DiskUsage()
-        var header = [UInt8](repeating: 0, count: ObjectHeader.size)
         for hash in allObjects() {
             let path = objectPath(hash)
             usage.objects += 1
             usage.objectBytes += Store.sizeAndTime(path)?.size ?? 0
-            if let file = try? FileDescriptor(path: path, flags: O_RDONLY),
-               (try? header.withUnsafeMutableBytes { try file.read(into: $0) }) == ObjectHeader.size,
-               let parsed = try? header.withUnsafeBytes({ try ObjectHeader(parsing: $0, path: path) }) {
-                usage.contentBytes += parsed.length
-            }
+            usage.contentBytes += (try? objectLength(hash)) ?? 0
         }
         usage.actions = try actionKeys().count
         usage.refs = refNames().count

@@ -12,6 +12,7 @@ public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
         for i in 0..<count { body(i) }
         return
     }
+    if ThreadPool.shared.run(count: count, workers: workers, body) { return }
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
         var i = worker
         while i < count {

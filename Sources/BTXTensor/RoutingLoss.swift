@@ -4,18 +4,22 @@
 /// kept for the backward pass) and returns the loss. Sums run in row order in double precision.
 public func loadBalancingForward(usage: UnsafeMutablePointer<Float>, meanProbs: UnsafeMutablePointer<Float>,
                                  _ r: RoutingBuffers, alpha: Float, _ N: Int, _ E: Int, _ K: Int) -> Float {
-    var u = [Double](repeating: 0, count: E), p = [Double](repeating: 0, count: E)
-    for n in 0..<N {
-        for j in 0..<K { u[Int(r.experts[n * K + j])] += Double(r.gates[n * K + j]) }
-        for e in 0..<E { p[e] += Double(r.probs[n * E + e]) }
+    // Stack scratch: the training step must not allocate.
+    withUnsafeTemporaryAllocation(of: Double.self, capacity: 2 * E) { sums in
+        let u = sums.baseAddress!, p = u + E
+        u.initialize(repeating: 0, count: 2 * E)
+        for n in 0..<N {
+            for j in 0..<K { u[Int(r.experts[n * K + j])] += Double(r.gates[n * K + j]) }
+            for e in 0..<E { p[e] += Double(r.probs[n * E + e]) }
+        }
+        var loss = 0.0
+        for e in 0..<E {
+            usage[e] = Float(u[e] / Double(N))
+            meanProbs[e] = Float(p[e] / Double(N))
+            loss += u[e] / Double(N) * p[e] / Double(N)
+        }
+        return Float(Double(alpha) * Double(E) * loss)
     }
-    var loss = 0.0
-    for e in 0..<E {
-        usage[e] = Float(u[e] / Double(N))
-        meanProbs[e] = Float(p[e] / Double(N))
-        loss += u[e] / Double(N) * p[e] / Double(N)
-    }
-    return Float(Double(alpha) * Double(E) * loss)
 }
 
 /// Backward of `loadBalancingForward` for the loss scaled by `scale`: adds

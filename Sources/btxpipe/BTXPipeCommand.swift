@@ -6,7 +6,10 @@ struct BTXPipeCommand: ParsableCommand {
         commandName: "btxpipe",
         abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
         version: BTXPipeVersion.string,
-        subcommands: [Doctor.self, Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self, Report.self]
+        subcommands: [
+            Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self, Report.self,
+            Import.self, Export.self, Generate.self, StoreCommand.self, Bench.self, Doctor.self,
+        ]
     )
 }
 

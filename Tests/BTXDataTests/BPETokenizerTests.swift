@@ -109,4 +109,23 @@ final class BPETokenizerTests: XCTestCase {
         XCTAssertEqual((parsed?["added_tokens"] as? [[String: Any]])?.count, 2)
         XCTAssertThrowsError(try BPETokenizer(huggingFaceJSON: Data("{\"model\":{\"type\":\"WordPiece\"}}".utf8)))
     }
+
+    /// Golden test against Hugging Face `tokenizers` (ids made by Fixtures/hf_tokenizer_golden.py
+    /// from the tokenizer.json this test writes): the exported file loads there and encodes alike.
+    func testHuggingFaceTokenizersLibraryEncodesLikeUs() throws {
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures")
+        var trainer = BPETrainer()
+        trainer.add(try Data(contentsOf: fixtures.appendingPathComponent("bpe_train.txt")))
+        let tokenizer = try trainer.train(vocabSize: 600)
+        let jsonURL = fixtures.appendingPathComponent("bpe_tokenizer.json")
+        guard FileManager.default.fileExists(atPath: jsonURL.path) else {
+            try tokenizer.huggingFaceJSON().write(to: jsonURL)
+            throw XCTSkip("wrote \(jsonURL.path); now run hf_tokenizer_golden.py beside it")
+        }
+        XCTAssertEqual(tokenizer.huggingFaceJSON(), try Data(contentsOf: jsonURL), "training changed: regenerate the golden files")
+        let golden = try String(contentsOf: fixtures.appendingPathComponent("bpe_sample_ids.txt"), encoding: .utf8)
+            .split(whereSeparator: { $0 == " " || $0 == "\n" }).map { UInt32($0)! }
+        let sample = try Data(contentsOf: fixtures.appendingPathComponent("bpe_sample.txt"))
+        XCTAssertEqual(BPEEncoder(tokenizer).encode(sample), golden)
+    }
 }

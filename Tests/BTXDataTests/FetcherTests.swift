@@ -4,22 +4,19 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class FetcherTests: XCTestCase {
+final class FetcherTests: LocalHTTPServerTestCase {
     private var dir: TemporaryDirectory!
-    private var server: LocalHTTPServer!
     private var store: Store!
     private let text = Data((0..<2000).map { "line \($0) of the remote corpus\n" }.joined().utf8)
 
     override func setUpWithError() throws {
+        try super.setUpWithError()
         dir = try TemporaryDirectory()
-        server = try LocalHTTPServer(root: dir.url.appendingPathComponent("server"))
         try server.serve("corpus.txt", text)
         store = try Store(root: dir.url.appendingPathComponent("store"), report: { _ in })
     }
 
     override func tearDown() {
-        server.stop()
-        server = nil
         store = nil
         dir = nil
     }

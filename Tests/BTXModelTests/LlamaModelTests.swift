@@ -75,6 +75,11 @@ final class LlamaModelTests: XCTestCase {
 
     func testMissingOrMisshapenParametersAreRejected() {
         let c = TinyModel.config()
+        var layout = LlamaParameters.layout(c)
+        layout.removeAll { $0.name == "model.layers.1.mlp.up_proj.weight" }
+        XCTAssertThrowsError(try LlamaModel(config: c, parameters: ParameterSet(layout: layout), batchSize: 1, sequenceLength: 2)) {
+            XCTAssertEqual($0 as? ModelError, .missingParameter("model.layers.1.mlp.up_proj.weight"))
+        }
         let wrong = ParameterSet(layout: LlamaParameters.layout(TinyModel.config(vocab: 14)))
         XCTAssertThrowsError(try LlamaModel(config: c, parameters: wrong, batchSize: 1, sequenceLength: 2)) {
             XCTAssertEqual($0 as? ModelError, .shapeMismatch(name: "model.embed_tokens.weight", expected: [13, 12], actual: [14, 12]))

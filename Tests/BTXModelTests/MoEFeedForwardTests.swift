@@ -34,10 +34,12 @@ final class MoEFeedForwardTests: XCTestCase {
     }
 
     /// Checks ∂(Σ w·out + aux)/∂(input, every parameter) against central differences.
-    func assertLayerGradientsMatchFiniteDifferences(_ moe: MoEConfig, layer l: Int = 1,
+    /// `outputWeight` 0 leaves the load-balancing loss alone (its gradient is small next to the output's).
+    func assertLayerGradientsMatchFiniteDifferences(_ moe: MoEConfig, layer l: Int = 1, outputWeight: Float = 1,
                                                     file: StaticString = #filePath, line: UInt = #line) {
         let t = Layer(moe, index: l)
-        let x = GradientCheck.randomFloats(t.N * t.C, seed: 7), w = GradientCheck.randomFloats(t.N * t.C, seed: 8)
+        let x = GradientCheck.randomFloats(t.N * t.C, seed: 7)
+        let w = GradientCheck.randomFloats(t.N * t.C, seed: 8).map { $0 * outputWeight }
         let lossScale: Float = 0.5
         let loss = { (x: [Float]) -> Double in
             GradientCheck.project(t.forward(x), w) + Double(lossScale) * Double(t.layer.auxiliaryLoss)
@@ -54,8 +56,17 @@ final class MoEFeedForwardTests: XCTestCase {
         }
         XCTAssertLessThan(GradientCheck.relativeError(p0, analytic: t.gradients.flat, eps: 1e-3, loss: paramLoss), 1e-2,
                           "parameter gradients, \(moe.routing)", file: file, line: line)
-        let routerGrad = try! t.gradients.values(MoEParameters.router(l))
+        // The router's gradient is small next to the experts': check it on its own scale.
+        let router = t.parameters.entry(MoEParameters.router(l))!
+        let routerGrad = try! t.gradients.values(router.name)
         XCTAssertGreaterThan(routerGrad.map(abs).max()!, 1e-4, "the router must get a gradient", file: file, line: line)
+        let routerLoss = { (r: [Float]) -> Double in
+            r.withUnsafeBufferPointer { (t.parameters.storage + router.offset).update(from: $0.baseAddress!, count: r.count) }
+            return loss(x)
+        }
+        XCTAssertLessThan(GradientCheck.relativeError(Array(p0[router.offset..<(router.offset + router.count)]),
+                                                      analytic: routerGrad, eps: 1e-3, loss: routerLoss), 1e-2,
+                          "router gradient, \(moe.routing)", file: file, line: line)
     }
 
     func testTopKLayerGradientsMatchFiniteDifferences() throws {
@@ -75,6 +86,13 @@ final class MoEFeedForwardTests: XCTestCase {
 
     func testSoftLayerGradientsMatchFiniteDifferences() throws {
         assertLayerGradientsMatchFiniteDifferences(try MoEConfig(numLocalExperts: 3, routerAuxLossCoef: 0.1, routing: .soft))
+    }
+
+    func testLoadBalancingLossGradientAloneMatchesFiniteDifferencesForEveryRouting() throws {
+        for kind in RoutingKind.allCases {
+            let moe = try MoEConfig(numLocalExperts: 4, routerAuxLossCoef: 1, routing: kind, capacityFactor: 1)
+            assertLayerGradientsMatchFiniteDifferences(moe, outputWeight: 0)
+        }
     }
 
     func testLayerWithoutLoadBalancingReportsZeroAuxiliaryLoss() throws {

@@ -15,8 +15,8 @@ final class StageCatalogTests: XCTestCase {
     }
 
     func testCatalogHasEveryKindOnce() {
-        XCTAssertEqual(StageCatalog.registry.names, ["btm", "concat", "evaluate", "fetch", "finetune", "init", "math-problems",
-                                                     "mix", "report", "text", "tokenize", "tokenizer", "train", "upcycle"])
+        XCTAssertEqual(StageCatalog.registry.names, ["btm", "concat", "evaluate", "fetch", "finetune", "import", "init", "math-problems",
+                                                  "mix", "report", "text", "tokenize", "tokenizer", "train", "upcycle"])
     }
 
     func testTextWritesItsParameterAsAnObject() throws {

@@ -3,21 +3,14 @@ import Foundation
 import TestSupport
 import XCTest
 
-final class HTTPClientTests: XCTestCase {
+final class HTTPClientTests: LocalHTTPServerTestCase {
     private var dir: TemporaryDirectory!
-    private var server: LocalHTTPServer!
     private let body = Data((0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 9) })
 
     override func setUpWithError() throws {
+        try super.setUpWithError()
         dir = try TemporaryDirectory()
-        server = try LocalHTTPServer(root: dir.url.appendingPathComponent("server"))
         try server.serve("a.bin", body)
-    }
-
-    override func tearDown() {
-        server.stop()
-        server = nil
-        dir = nil
     }
 
     private func client(retries: Int = 3) -> HTTPClient {
@@ -61,12 +54,26 @@ final class HTTPClientTests: XCTestCase {
         XCTAssertEqual(server.requests.last, "GET /files/a.bin bytes=1000-")
     }
 
+    func testServerIgnoringRangeGetsTheFileRewrittenFromTheStart() throws {
+        let file = URL(fileURLWithPath: dir.path("out.bin"))
+        try Data(repeating: 0xAA, count: 5000).write(to: file)
+        try client().get("\(server.baseURL)/norange/a.bin", to: file)
+        XCTAssertEqual(try Data(contentsOf: file), body)
+    }
+
+    func testStalePartialLongerThanTheFileIsRefetched() throws {
+        let file = URL(fileURLWithPath: dir.path("out.bin"))
+        try Data(repeating: 0xAA, count: body.count + 10).write(to: file)
+        try client().get("\(server.baseURL)/files/a.bin", to: file)
+        XCTAssertEqual(try Data(contentsOf: file), body)
+    }
+
     func testNotFoundIsAClearErrorWithoutRetries() throws {
         XCTAssertThrowsError(try client().get("\(server.baseURL)/files/missing.bin")) { error in
             XCTAssertEqual(error as? HTTPError, .status(method: "GET", url: "\(self.server.baseURL)/files/missing.bin", code: 404))
             XCTAssertTrue("\(error)".contains("404"))
         }
-        XCTAssertEqual(server.requests.count, 1)
+        XCTAssertEqual(server.requests.filter { $0.contains("missing.bin") }.count, 1)
     }
 
     func testSizeLimitStopsTheTransfer() throws {

@@ -63,3 +63,34 @@ public final class LocalHTTPServer {
 
     deinit { stop() }
 }
+
+import XCTest
+
+/// A test case class sharing one `LocalHTTPServer` among its tests (starting Python costs ~0.5 s);
+/// tests are skipped when python3 cannot start it. Test classes run one after another, so each
+/// subclass gets a fresh server.
+open class LocalHTTPServerTestCase: XCTestCase {
+    private static var serverDirectory: TemporaryDirectory?
+    private static var sharedServer: LocalHTTPServer?
+
+    /// The running server.
+    public var server: LocalHTTPServer { Self.sharedServer! }
+
+    override open class func setUp() {
+        super.setUp()
+        serverDirectory = try? TemporaryDirectory()
+        sharedServer = serverDirectory.flatMap { try? LocalHTTPServer(root: $0.url) }
+    }
+
+    override open class func tearDown() {
+        sharedServer?.stop()
+        sharedServer = nil
+        serverDirectory = nil
+        super.tearDown()
+    }
+
+    override open func setUpWithError() throws {
+        try super.setUpWithError()
+        guard Self.sharedServer != nil else { throw XCTSkip("python3 test server did not start") }
+    }
+}

@@ -33,7 +33,7 @@ extension BPETokenizer {
 
     /// GPT-2's byte → printable character table (`bytes_to_unicode` in openai/gpt-2 encoder.py):
     /// printable Latin-1 bytes map to themselves, the rest to U+0100 onwards.
-    static let byteToUnicode: [Character] = {
+    public static let byteToUnicode: [Character] = {
         var table = [Character](repeating: " ", count: 256)
         var extra = 0
         for b in 0..<256 {

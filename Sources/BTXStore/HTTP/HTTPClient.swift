@@ -45,12 +45,14 @@ public struct HTTPClient {
                 // 200 to a ranged request: the server sent the whole body, so start over.
                 if offset > 0 && status == 200 {
                     try? handle.truncate(atOffset: 0)
+                    try? handle.seek(toOffset: 0)
                     transfer.resumedFrom = 0
                 }
             }
             transfer.onBody = { chunk in (try? handle.write(contentsOf: chunk)) != nil }
             attempt.cleanup = { try? handle.close() }
-            attempt.onRangeNotSatisfiable = { try? handle.truncate(atOffset: 0) }
+            // NOTE: runs after `cleanup` closed the handle, so it empties the file by path.
+            attempt.onRangeNotSatisfiable = { _ = FileManager.default.createFile(atPath: file.path, contents: nil) }
         }
     }
 
@@ -123,8 +125,9 @@ public struct HTTPClient {
                 return HTTPResponse(status: status, headers: transfer.headers, bytesReceived: transfer.received, attempts: attempts)
             }
             let retryable = HTTPClient.isRetryable(code, status: status)
-            if code == CURLE_HTTP_RETURNED_ERROR && status == 416, let reset = attempt.onRangeNotSatisfiable, attempts <= options.maxRetries {
-                reset()  // our partial file is not a prefix the server recognises: start over
+            let rangeRefused = (code == CURLE_HTTP_RETURNED_ERROR && status == 416) || code == CURLE_RANGE_ERROR
+            if rangeRefused, let reset = attempt.onRangeNotSatisfiable, attempts <= options.maxRetries {
+                reset()  // the partial file is longer than the body, or the server cannot resume: start over
                 continue
             }
             if !retryable || attempts > options.maxRetries {

@@ -12,7 +12,7 @@ enum TrainBench {
         for name in configs {
             let r = try TrainingBenchmark.run(try TrainingBenchmark.setup(name), steps: steps, threads: threads)
             results.append(r)
-            print(String(format: "%-6@ %9.0f %7.3f %11.1f %11.1f %7.1f %13.0f", name as NSString, r.tokensPerSecond,
+            print(name.padding(toLength: 6, withPad: " ", startingAt: 0) + String(format: " %9.0f %7.3f %11.1f %11.1f %7.1f %13.0f", r.tokensPerSecond,
                          r.stepSeconds, r.modelGFLOPs, r.sgemmGFLOPs, r.mfuPercent, r.peakRSSMiB))
             print(jsonLine(r))
         }
@@ -20,7 +20,9 @@ enum TrainBench {
             print("\nconfig \(r.setup.name): seconds per step by phase (forward + backward)")
             let total = r.phases.reduce(0) { $0 + $1.1 }
             for (phase, seconds) in r.phases {
-                print(String(format: "  %-16@ %8.3f  %5.1f %%", phase.name as NSString, seconds, 100 * seconds / max(total, 1e-12)))
+                // NOTE: `%-16@` does not pad on Linux Foundation; pad the name ourselves.
+                let name = phase.name.padding(toLength: 16, withPad: " ", startingAt: 0)
+                print(name + String(format: " %8.3f  %5.1f %%", seconds, 100 * seconds / max(total, 1e-12)))
             }
         }
     }

@@ -6,6 +6,7 @@ Usage: http_server.py ROOT. Binds 127.0.0.1 on a free port, prints "PORT <n>" an
   GET /flaky/NAME           500 on the first request for NAME, then like /files/NAME
   GET /cut/NAME             first request: full Content-Length, half the body, then the
                             connection closes; later requests like /files/NAME (with Range)
+  GET /norange/NAME         the whole file with 200, ignoring any Range header
   GET /slow/NAME            sends nothing for 5 s (idle-timeout tests)
   GET /auth/NAME            401 unless "Authorization: Bearer secret-token"
   GET /basic/NAME           401 unless HTTP Basic user "u", password "p4ss"
@@ -35,14 +36,14 @@ class Handler(BaseHTTPRequestHandler):
         name = self.path[len(prefix):]
         return os.path.join(ROOT, "files", name), name
 
-    def send_file(self, path, head=False, cut=False):
+    def send_file(self, path, head=False, cut=False, ranges=True):
         if not os.path.isfile(path):
             self.send_error(404)
             return
         data = open(path, "rb").read()
         start = 0
         rng = self.headers.get("Range")
-        if rng and rng.startswith("bytes=") and rng.endswith("-"):
+        if ranges and rng and rng.startswith("bytes=") and rng.endswith("-"):
             start = int(rng[6:-1])
             if start >= len(data):
                 self.send_response(416)
@@ -89,6 +90,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path.startswith("/cut/"):
             path, name = self.path_of("/cut/")
             self.send_file(path, cut=self.first_time("cut/" + name))
+        elif self.path.startswith("/norange/"):
+            self.send_file(self.path_of("/norange/")[0], ranges=False)
         elif self.path.startswith("/slow/"):
             time.sleep(5)
             self.send_error(404)

@@ -1,0 +1,76 @@
+import ArgumentParser
+import BTXStages
+import BTXStore
+import Foundation
+
+/// `btxpipe export STAGE --format hf OUT/`: a model in the store → a Hugging Face directory.
+struct Export: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Export a model as a Hugging Face checkpoint (LlamaForCausalLM or MixtralForCausalLM).")
+
+    @Argument(help: "The model: a stage name (with --pipeline), a manifest hash or prefix, or an imported name.")
+    var model: String
+
+    @Argument(help: "The output directory (created; must be empty).")
+    var output: String
+
+    @Option(name: .long, help: "Output format (only 'hf').")
+    var format: String = "hf"
+
+    @Option(name: .long, help: "Weights dtype: f32, bf16 or f16 (default: as stored).")
+    var dtype: String?
+
+    @Option(name: .customLong("shard-size"), help: "Shard above this many tensor bytes, e.g. 2GB, 500MB (default 5GB).")
+    var shardSize: String = "5GB"
+
+    @Flag(name: .customLong("allow-routing-change"), help: "Export routing variants Mixtral computes differently, with a warning.")
+    var allowRoutingChange = false
+
+    @OptionGroup var source: ModelSourceOptions
+
+    func run() throws {
+        try CommandFailure.report {
+            guard format == "hf" else { throw CommandFailure.usage("--format \(format): only 'hf' is supported") }
+            guard let bytes = Export.parseSize(shardSize) else {
+                throw CommandFailure.usage("--shard-size \(shardSize): expected a size such as 500MB, 2GB or 1000000")
+            }
+            var type: ElementType?
+            if let dtype {
+                guard let t = ElementType(rawValue: dtype), t.isFloat else { throw CommandFailure.usage("--dtype \(dtype): expected f32, bf16 or f16") }
+                type = t
+            }
+            let (store, manifest) = try source.resolve(model)
+            let start = Date()
+            let exporter = HFExporter(dtype: type, shardBytes: bytes, allowRoutingChange: allowRoutingChange)
+            let files: [String]
+            do {
+                files = try exporter.export(manifest, from: store, to: URL(fileURLWithPath: output)) {
+                    FileHandle.standardError.write(Data("btxpipe: warning: \($0)\n".utf8))
+                }
+            } catch let error as HFError {
+                throw CommandFailure.failed("\(error)")
+            }
+            let written = files.map { Export.fileSize(output + "/" + $0) }.reduce(0, +)
+            let seconds = Date().timeIntervalSince(start)
+            print(String(format: "exported %.1f MB in %.2f s (%.0f MB/s) to %@: %@", Double(written) / 1e6, seconds,
+                         Double(written) / 1e6 / max(seconds, 1e-9), output, files.joined(separator: " ")))
+        }
+    }
+
+    /// Size of the file at `path` in bytes (0 if unreadable).
+    static func fileSize(_ path: String) -> Int {
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    /// Bytes in "500MB", "2GB", "64KB", "1000" (decimal units, as HF's `max_shard_size`).
+    static func parseSize(_ text: String) -> Int? {
+        let units: [(String, Int)] = [("GB", 1_000_000_000), ("MB", 1_000_000), ("KB", 1_000), ("B", 1)]
+        let upper = text.uppercased()
+        for (suffix, scale) in units where upper.hasSuffix(suffix) {
+            guard let value = Double(upper.dropLast(suffix.count)), value > 0 else { return nil }
+            return Int(value * Double(scale))
+        }
+        return Int(upper).flatMap { $0 > 0 ? $0 : nil }
+    }
+}

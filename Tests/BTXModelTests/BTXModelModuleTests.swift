@@ -1,6 +1,0 @@
-import BTXModel
-import XCTest
-
-final class BTXModelModuleTests: XCTestCase {
-    func testModuleLinks() { XCTAssertNotNil(BTXModelModule.self) }
-}
