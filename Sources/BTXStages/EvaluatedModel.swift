@@ -11,6 +11,8 @@ protocol EvaluatedModel: AnyObject {
     /// Sequences per batch (B) and tokens per sequence (T) of `targetProbabilities`.
     var batchSize: Int { get }
     var sequenceLength: Int { get }
+    /// The longest context generation may use (prompt + new tokens): `max_position_embeddings`.
+    var maxContext: Int { get }
     /// `out[b·T + t]` = probability of token `t + 1` of row `b` given tokens `0...t`, for a batch of
     /// B rows of T + 1 tokens. `domain` labels the batch for routing statistics.
     func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws
@@ -29,6 +31,7 @@ final class SingleModel: EvaluatedModel {
     let feedForward: FeedForwardFactory?
     var batchSize: Int { model.batchSize }
     var sequenceLength: Int { model.sequenceLength }
+    var maxContext: Int { config.maxPositionEmbeddings }
 
     /// An inference model over `parameters` for batches of `batchSize × sequenceLength`.
     init(config: LlamaConfig, parameters: ParameterSet, batchSize: Int, sequenceLength: Int, threads: Int,
@@ -76,6 +79,7 @@ final class EnsembleModel: EvaluatedModel {
     private var scratch: [[Float]]
     var batchSize: Int { experts[0].batchSize }
     var sequenceLength: Int { experts[0].sequenceLength }
+    var maxContext: Int { experts[0].maxContext }
 
     init(experts: [SingleModel], topK: Int) {
         precondition(!experts.isEmpty)

@@ -23,7 +23,10 @@ enum MathAccuracy {
         for (i, problem) in problems.enumerated() {
             try context.checkCancelled()
             let prompt = [Int32(bitPattern: tokenizer.eos)] + encoder.encode(Data(problem.prompt.utf8)).map { Int32(bitPattern: $0) }
-            let answer = try model.generate(prompt: prompt, maxNewTokens: maxNew, stop: [Int32(bitPattern: tokenizer.eos)]) {
+            // NOTE: a prompt that leaves no room to answer within the model's context counts as wrong.
+            let room = min(maxNew, model.maxContext - prompt.count)
+            guard room > 0 else { continue }
+            let answer = try model.generate(prompt: prompt, maxNewTokens: room, stop: [Int32(bitPattern: tokenizer.eos)]) {
                 Self.answerLineEnded(tokenizer, $0)
             }
             let text = String(decoding: try tokenizer.decode(answer.map { UInt32(bitPattern: $0) }), as: UTF8.self)

@@ -11,6 +11,7 @@ final class MixtureModel: EvaluatedModel {
     let statistics: MoERoutingStatistics
     var batchSize: Int { scoring.batchSize }
     var sequenceLength: Int { scoring.sequenceLength }
+    var maxContext: Int { scoring.maxContext }
 
     /// An inference MoE over `parameters` (laid out by `MoEParameters.layout`) for `domains` labels.
     init(config: LlamaConfig, moe: MoEConfig, parameters: ParameterSet, batchSize: Int, sequenceLength: Int,

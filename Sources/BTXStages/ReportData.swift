@@ -69,6 +69,17 @@ public struct ReportRow: Equatable, Sendable {
                   history: try m.metadata["history"].map(TrainingHistory.init(json:)) ?? TrainingHistory())
     }
 
+    /// Per layer, the busiest expert's load over the mean load (1 = perfectly balanced), with the
+    /// domains weighted equally.
+    var loadImbalance: [Double] {
+        (routing ?? []).map { layer in
+            let rows = Array(layer.values)
+            guard let width = rows.first?.count, width > 0 else { return .nan }
+            let load = (0..<width).map { e in rows.reduce(0) { $0 + (e < $1.count ? $1[e] : 0) } / Double(rows.count) }
+            return (load.max() ?? 0) * Double(width) / max(load.reduce(0, +), 1e-12)
+        }
+    }
+
     /// Fraction of `domain`'s tokens routed to each expert, averaged over layers.
     func meanRouting(_ domain: String) -> [Double]? {
         guard let layers = routing, !layers.isEmpty else { return nil }

@@ -44,6 +44,8 @@ public enum ReportRenderer {
                 guard let f = row.meanRouting(d) else { continue }
                 lines.append("| \(d) | " + f.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: " | ") + " |")
             }
+            lines += ["", "Load balance (busiest expert's load / mean load, per layer): "
+                      + row.loadImbalance.map { String(format: "%.2f", $0) }.joined(separator: ", ")]
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -51,6 +51,8 @@ final class ReportRendererTests: XCTestCase {
         let md = ReportRenderer.markdown(data)
         XCTAssertTrue(md.contains("## Claims of the BTX paper"))
         XCTAssertTrue(md.contains("| math | 10% | 80% | 10% |"))
+        // Mean load (0.4, 0.5, 0.1) over its mean 1/3: 1.5.
+        XCTAssertTrue(md.contains("Load balance (busiest expert's load / mean load, per layer): 1.50"), md)
         let json = ReportRenderer.json(data)
         XCTAssertEqual(json["claims"]?.arrayValue?.compactMap { $0["verdict"]?.stringValue }, ["held", "held", "not held", "held"])
     }

@@ -69,7 +69,7 @@ final class StagePipelineTests: XCTestCase {
         let store = try Store(root: dir.url.appendingPathComponent("store"))
 
         let first = try run(spec(corpus: corpus.path, expertSteps: 2), store: store)
-        XCTAssertEqual(first.count, 14)
+        XCTAssertEqual(first.count, 13)
         XCTAssertEqual(first.filter { $0.value != "ran" }, [:])
         XCTAssertEqual(try run(spec(corpus: corpus.path, expertSteps: 2), store: store).filter { $0.value != "cached" }, [:])
 
