@@ -12,7 +12,7 @@ DATA_DEBS := libpython3.11-stdlib dict-foldoc dict-wn pari-doc
 TEST_DEBS := nginx python3 zstd slurm-wlm munge
 STAMP := .build/.debs
 
-.PHONY: all build test run bench deps clean doctor
+.PHONY: all build test run bench deps clean doctor hf-venv
 
 all: build
 
@@ -33,12 +33,23 @@ build: deps
 # The S3 (SigV4) remote test runs against moto's server when Python has it (the machine image does).
 MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null)
 
-test: deps
+# The Hugging Face reference check (transformers loads btxpipe's exports and must reproduce its logits)
+# runs when this venv can be made (CPU torch wheel + transformers); otherwise those tests say "skipped".
+HF_VENV := .build/hf-venv
+HF_PYTHON ?= $(shell [ -x $(HF_VENV)/bin/python ] && echo $(CURDIR)/$(HF_VENV)/bin/python)
+
+hf-venv:
+	@[ -x $(HF_VENV)/bin/python ] || { python3 -m venv $(HF_VENV) && \
+	  timeout 600 $(HF_VENV)/bin/pip install -q torch==2.13.0+cpu transformers safetensors; } \
+	  || { echo "hf-venv: could not install torch + transformers; the HF reference tests will be skipped"; rm -rf $(HF_VENV); }
+
+test: deps hf-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" $(SWIFT) test $(TEST_FLAGS) --skip-build
+	BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(HF_PYTHON)" $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 run: build
 	$(BIN) run pipelines/btx.yaml
+	$(BIN) report pipelines/btx.yaml
 
 bench: build
 	$(BIN) bench
