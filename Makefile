@@ -36,7 +36,6 @@ MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null)
 # The Hugging Face reference check (transformers loads btxpipe's exports and must reproduce its logits)
 # runs when this venv can be made (CPU torch wheel + transformers); otherwise those tests say "skipped".
 HF_VENV := .build/hf-venv
-HF_PYTHON ?= $(shell [ -x $(HF_VENV)/bin/python ] && echo $(CURDIR)/$(HF_VENV)/bin/python)
 
 hf-venv:
 	@[ -x $(HF_VENV)/bin/python ] || { python3 -m venv $(HF_VENV) && \
@@ -45,7 +44,8 @@ hf-venv:
 
 test: deps hf-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(HF_PYTHON)" $(SWIFT) test $(TEST_FLAGS) --skip-build
+	BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$$([ -x $(HF_VENV)/bin/python ] && echo $(CURDIR)/$(HF_VENV)/bin/python)" \
+	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 run: build
 	$(BIN) run pipelines/btx.yaml
