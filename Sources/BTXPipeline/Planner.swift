@@ -93,6 +93,9 @@ public struct Planner {
     let spec: PipelineSpec
     let graph: PipelineGraph
     let registry: StageRegistry
+    /// Stage instance name → source fingerprint (`SourceFingerprints.compute`), folded into its key.
+    /// Computed by the caller before planning, so that planning stays a pure function of data.
+    public var sources: [String: JSONValue] = [:]
 
     /// A planner for a validated `spec`.
     public init(spec: PipelineSpec, registry: StageRegistry) throws {
@@ -109,7 +112,7 @@ public struct Planner {
             inputs[slot] = output
         }
         let version = registry.kind(named: stage.kind)?.version ?? 0
-        return StageKey(kind: stage.kind, version: version, params: stage.params, inputs: inputs)
+        return StageKey(kind: stage.kind, version: version, params: stage.params, inputs: inputs, source: sources[stage.name])
     }
 
     /// Checks that every name in `targets` is a stage instance (a fan-out stage's name means all its instances).

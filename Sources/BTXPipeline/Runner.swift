@@ -24,7 +24,11 @@ public final class Runner: @unchecked Sendable {
     public init(spec: PipelineSpec, registry: StageRegistry, store: Store, options: RunOptions,
                 observer: RunObserver) throws {
         self.spec = spec
-        self.planner = try Planner(spec: spec, registry: registry)
+        var planner = try Planner(spec: spec, registry: registry)
+        // Fingerprints of what stages read outside their inputs (local corpora): computed here, once,
+        // so that the planner stays pure and a changed file changes the stage's key.
+        planner.sources = SourceFingerprints.compute(spec: spec, registry: registry, store: store)
+        self.planner = planner
         self.store = store
         self.options = options
         self.observer = observer

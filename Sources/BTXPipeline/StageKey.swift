@@ -1,7 +1,8 @@
 import BTXStore
 
 /// The components of a stage's cache key; the key is the SHA-256 of their canonical JSON
-/// `{"inputs":{slot: manifest hash},"kind":…,"params":{…},"version":…}`.
+/// `{"inputs":{slot: manifest hash},"kind":…,"params":{…},"version":…}`, plus `"source":…` for a kind
+/// that reads outside its declared inputs (`StageKind.sourceFingerprint`).
 public struct StageKey: Codable, Hashable, Sendable {
     /// The stage kind's name.
     public var kind: String
@@ -11,19 +12,26 @@ public struct StageKey: Codable, Hashable, Sendable {
     public var params: [String: JSONValue]
     /// Input slot (`model`, `experts.0`, …) → hash of the input's output manifest.
     public var inputs: [String: ObjectHash]
+    /// The content fingerprint of what the stage reads outside its inputs (local files, a pinned
+    /// URL), nil for kinds that read nothing else; absent from the key JSON when nil.
+    public var source: JSONValue?
 
     /// Components of a key.
-    public init(kind: String, version: Int, params: [String: JSONValue], inputs: [String: ObjectHash]) {
+    public init(kind: String, version: Int, params: [String: JSONValue], inputs: [String: ObjectHash],
+                source: JSONValue? = nil) {
         self.kind = kind
         self.version = version
         self.params = params
         self.inputs = inputs
+        self.source = source
     }
 
     /// The components as one JSON object.
     public var json: JSONValue {
-        .object(["kind": .string(kind), "version": .int(Int64(version)), "params": .object(params),
-                 "inputs": .object(inputs.mapValues { .string($0.hex) })])
+        var fields: [String: JSONValue] = ["kind": .string(kind), "version": .int(Int64(version)), "params": .object(params),
+                                           "inputs": .object(inputs.mapValues { .string($0.hex) })]
+        if let source { fields["source"] = source }
+        return .object(fields)
     }
 
     /// The cache key.
@@ -36,6 +44,7 @@ public struct StageKey: Codable, Hashable, Sendable {
         if kind != older.kind { changes.append("kind: \(older.kind) → \(kind)") }
         if version != older.version { changes.append("version: \(older.version) → \(version)") }
         changes += Self.differences(.object(older.params), .object(params), path: "params")
+        if source != older.source { changes.append("source: \(Self.brief(older.source ?? .null)) → \(Self.brief(source ?? .null))") }
         for slot in Set(inputs.keys).union(older.inputs.keys).sorted() where inputs[slot] != older.inputs[slot] {
             changes.append("input \(slot): \(older.inputs[slot]?.short ?? "none") → \(inputs[slot]?.short ?? "none")")
         }

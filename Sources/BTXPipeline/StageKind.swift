@@ -22,9 +22,15 @@ public protocol StageKind {
     /// The work. Long stages call `context.progress`, check `context.isCancelled` between steps
     /// (then `saveCheckpoint` and throw `StageError.cancelled`) and resume with `loadCheckpoint`.
     func run(_ context: StageContext) throws -> Manifest
+    /// For a kind that reads outside its declared inputs (local files, a pinned URL): the content
+    /// fingerprint of what it will read, folded into the stage key so that a changed file reruns the
+    /// stage and its dependents. Must be cheap (memoised hashes, no downloads). Default: nil.
+    static func sourceFingerprint(_ params: StageParams, store: Store) throws -> JSONValue?
 }
 
 extension StageKind {
     /// Default summary: the kind's name.
     public static var summary: String { name }
+    /// Default: the kind reads only its declared inputs.
+    public static func sourceFingerprint(_ params: StageParams, store: Store) throws -> JSONValue? { nil }
 }

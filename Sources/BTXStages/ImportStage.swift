@@ -1,3 +1,4 @@
+import BTXData
 import BTXPipeline
 import BTXStore
 import Foundation
@@ -6,8 +7,10 @@ import Foundation
 /// re-import) → a model manifest (tensors by HF name in their stored dtype, config in metadata,
 /// `tokenizer.json` as an object when present).
 ///
-/// NOTE: the directory is read from outside the declared inputs, so the cache key knows only its
-/// `path` and `revision`: set `revision` (e.g. the HF commit hash) and change it when the files change.
+/// NOTE: the directory is read from outside the declared inputs, so `sourceFingerprint` gives the
+/// runner the content fingerprint of its `*.json` and `*.safetensors` files (SHA-256s memoised by
+/// size+mtime+inode in the store, so only a changed file is rehashed): replaced weights rerun the
+/// import and everything downstream. `revision` is kept as a label.
 struct ImportStage: StageKind {
     static let name = "import"
     static let version = 1
@@ -18,6 +21,12 @@ struct ImportStage: StageKind {
         let path = try params.string("path")
         guard !path.isEmpty else { throw StageError.badParameter(field: "path", expected: "a directory", actual: "\"\"") }
         _ = try params.string("revision", default: "")
+    }
+
+    /// The memoised content fingerprint of the checkpoint's config, index, tokenizer and weight files.
+    static func sourceFingerprint(_ params: StageParams, store: Store) throws -> JSONValue? {
+        let source = LocalSource(path: try params.string("path"), include: ["*.json", "*.safetensors"])
+        return .string(try source.fingerprint(memo: Fetcher(store: store).memo).hex)
     }
 
     func run(_ context: StageContext) throws -> Manifest {

@@ -16,7 +16,9 @@ struct PipelineSession {
         do {
             spec = try PipelineSpec.load(path: options.pipeline, registry: StageCatalog.registry)
             store = try Store(root: URL(fileURLWithPath: options.store ?? spec.store))
-            planner = try Planner(spec: spec, registry: StageCatalog.registry)
+            var planner = try Planner(spec: spec, registry: StageCatalog.registry)
+            planner.sources = SourceFingerprints.compute(spec: spec, registry: StageCatalog.registry, store: store)
+            self.planner = planner
         } catch {
             throw CommandFailure.usage("\(error)")
         }

@@ -71,6 +71,23 @@ final class PlannerTests: XCTestCase {
         XCTAssertEqual(running.map(\.reason), [.changed(["params.value: \"B\" → \"C\""]), .inputsWillRun(["b"])])
     }
 
+    func testChangedSourceFingerprintRerunsThatStageAndItsDependentsOnly() throws {
+        var p = try planner()
+        let state = FakeState()
+        p.sources = ["b": "fingerprint-1"]
+        cache(p.graph.order, in: state, planner: p)
+        let bKey = p.key(of: p.graph.stages["b"]!, outputs: [:])!
+        state.last["b"] = LastRun(key: bKey, outcome: .succeeded, record: .of("r"))
+        XCTAssertEqual(try p.plan(state: state).filter(\.reason.runs), [])
+        // A key without a source keeps its old JSON (and hash).
+        XCTAssertNil(p.key(of: p.graph.stages["a"]!, outputs: [:])!.json.objectValue?["source"])
+
+        p.sources = ["b": "fingerprint-2"]
+        let running = try p.plan(state: state).filter(\.reason.runs)
+        XCTAssertEqual(running.map(\.stage), ["b", "solo"])
+        XCTAssertEqual(running.map(\.reason), [.changed(["source: \"fingerprint-1\" → \"fingerprint-2\""]), .inputsWillRun(["b"])])
+    }
+
     func testBumpedKindVersionInvalidatesThatKindAndDownstream() throws {
         let p = try planner(), state = FakeState()
         cache(p.graph.order, in: state, planner: p)

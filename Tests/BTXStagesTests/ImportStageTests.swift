@@ -19,4 +19,18 @@ final class ImportStageTests: XCTestCase {
         XCTAssertThrowsError(try ImportStage().validate(StageParams(["path": 3]))) { XCTAssertTrue("\($0)".hasPrefix("parameter 'path'"), "\($0)") }
         XCTAssertThrowsError(try ImportStage().validate(StageParams(["path": "x", "format": "gguf"]))) { XCTAssertTrue("\($0)".hasPrefix("parameter 'format'"), "\($0)") }
     }
+
+    func testSourceFingerprintFollowsTheCheckpointFiles() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url.appendingPathComponent("store"))
+        let checkpoint = dir.url.appendingPathComponent("ckpt")
+        try FileManager.default.copyItem(at: HFFixtures.directory("llama-tied"), to: checkpoint)
+        let params = StageParams(["path": .string(checkpoint.path)])
+        let first = try ImportStage.sourceFingerprint(params, store: store)
+        XCTAssertNotNil(first)
+        XCTAssertEqual(try ImportStage.sourceFingerprint(params, store: store), first)
+        let config = checkpoint.appendingPathComponent("config.json")
+        try (try Data(contentsOf: config) + Data("\n".utf8)).write(to: config)
+        XCTAssertNotEqual(try ImportStage.sourceFingerprint(params, store: store), first)
+    }
 }

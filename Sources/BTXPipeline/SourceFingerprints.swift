@@ -1,0 +1,22 @@
+import BTXStore
+
+/// The source fingerprints of a pipeline's stages (`StageKind.sourceFingerprint`), for `Planner.sources`.
+public enum SourceFingerprints {
+    /// Stage instance name → fingerprint, for every stage whose kind reads outside its inputs.
+    /// A fingerprint that cannot be computed (e.g. a missing path) becomes an "unreadable: …" marker,
+    /// which matches no cached key: the stage runs and reports the real error.
+    public static func compute(spec: PipelineSpec, registry: StageRegistry, store: Store) -> [String: JSONValue] {
+        var sources: [String: JSONValue] = [:]
+        for stage in spec.stages {
+            guard let kind = registry.kind(named: stage.kind) else { continue }
+            do {
+                if let fingerprint = try kind.sourceFingerprint(StageParams(stage.params), store: store) {
+                    sources[stage.name] = fingerprint
+                }
+            } catch {
+                sources[stage.name] = .string("unreadable: \(error)")
+            }
+        }
+        return sources
+    }
+}
