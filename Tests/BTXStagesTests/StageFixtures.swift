@@ -59,3 +59,22 @@ final class CancellingObserver: RunObserver, @unchecked Sendable {
         if step == at { cancellation.cancel() }
     }
 }
+
+extension StageFixtures {
+    /// Runs a pipeline spec through the real runner on one core and returns each stage's outcome
+    /// ("ran", "cached", "failed: …"), for tests that check what a rerun recomputes.
+    static func runOutcomes(_ text: String, file: String, store: Store) throws -> [String: String] {
+        let spec = try PipelineSpec.parse(text, file: file, registry: StageCatalog.registry)
+        var options = RunOptions()
+        options.cores = 1
+        let runner = try Runner(spec: spec, registry: StageCatalog.registry, store: store, options: options, observer: SilentObserver())
+        return Dictionary(uniqueKeysWithValues: try runner.run().map { result -> (String, String) in
+            switch result.outcome {
+            case .cached: return (result.stage, "cached")
+            case .ran: return (result.stage, "ran")
+            case .failed(let error): return (result.stage, "failed: \(error)")
+            default: return (result.stage, "\(result.outcome)")
+            }
+        })
+    }
+}

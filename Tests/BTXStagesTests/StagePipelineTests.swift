@@ -46,18 +46,7 @@ final class StagePipelineTests: XCTestCase {
     }
 
     private func run(_ text: String, store: Store) throws -> [String: String] {
-        let spec = try PipelineSpec.parse(text, file: "tiny.yaml", registry: StageCatalog.registry)
-        var options = RunOptions()
-        options.cores = 1
-        let runner = try Runner(spec: spec, registry: StageCatalog.registry, store: store, options: options, observer: SilentObserver())
-        return Dictionary(uniqueKeysWithValues: try runner.run().map { result -> (String, String) in
-            switch result.outcome {
-            case .cached: return (result.stage, "cached")
-            case .ran: return (result.stage, "ran")
-            case .failed(let error): return (result.stage, "failed: \(error)")
-            default: return (result.stage, "\(result.outcome)")
-            }
-        })
+        try StageFixtures.runOutcomes(text, file: "tiny.yaml", store: store)
     }
 
     func testEveryStageRunsOnceThenIsCachedAndAChangeRerunsOnlyItsDescendants() throws {
