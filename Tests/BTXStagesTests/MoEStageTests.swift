@@ -44,6 +44,14 @@ final class MoEStageTests: XCTestCase {
         return inputs
     }
 
+    /// The experts and seed mixed into an MoE, and the finetune inputs built on it (the domains' data + the model).
+    func finetuneInputs(_ t: Trained, _ store: Store) throws -> (mixed: Manifest, given: [String: Manifest]) {
+        let mixed = try MixStage().run(StageFixtures.context(store, params: [:], inputs: inputs(t)))
+        var given = inputs(t, seed: false).filter { $0.key.hasPrefix("data") }
+        given["model"] = mixed
+        return (mixed, given)
+    }
+
     func testMixTakesExpertFeedForwardsByReferenceAndAveragesTheRest() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
@@ -98,9 +106,7 @@ final class MoEStageTests: XCTestCase {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
         let t = try trained(store)
-        let mixed = try MixStage().run(StageFixtures.context(store, params: [:], inputs: inputs(t)))
-        var given = inputs(t, seed: false).filter { $0.key.hasPrefix("data") }
-        given["model"] = mixed
+        let (mixed, given) = try finetuneInputs(t, store)
         let params = StageFixtures.trainParams(steps: 6, checkpointEvery: 2).merging(["load_tokens": 64]) { $1 }
         let straight = try FinetuneStage().run(StageFixtures.context(store, stage: "a", params: params, inputs: given))
         let interrupted = StageFixtures.context(store, stage: "b", params: params, inputs: given, cancelAtStep: 3)
@@ -118,9 +124,7 @@ final class MoEStageTests: XCTestCase {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
         let t = try trained(store)
-        let mixed = try MixStage().run(StageFixtures.context(store, params: [:], inputs: inputs(t)))
-        var given = inputs(t, seed: false).filter { $0.key.hasPrefix("data") }
-        given["model"] = mixed
+        let (mixed, given) = try finetuneInputs(t, store)
         let params = StageFixtures.trainParams(steps: 3).merging(["train": "router", "load_tokens": 0]) { $1 }
         let out = try FinetuneStage().run(StageFixtures.context(store, params: params, inputs: given))
         for (name, entry) in out.tensors {
