@@ -186,6 +186,19 @@ final class MoEStageTests: XCTestCase {
         }
     }
 
+    func testFrozenExpertsFinetuneKeepsTheExpertObjectsAndTrainsTheRest() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let t = try trained(store)
+        let (mixed, given) = try finetuneInputs(t, store)
+        let params = StageFixtures.trainParams(steps: 3).merging(["freeze_experts": true, "load_tokens": 0]) { $1 }
+        let out = try FinetuneStage().run(StageFixtures.context(store, params: params, inputs: given))
+        for (name, entry) in out.tensors {
+            if name.contains("block_sparse_moe.experts.") { XCTAssertEqual(entry.object, mixed.tensors[name]?.object, name) }
+            else { XCTAssertNotEqual(entry.object, mixed.tensors[name]?.object, name) }
+        }
+    }
+
     func testUpcycleCopiesTheSeedsFeedForwardByReference() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
