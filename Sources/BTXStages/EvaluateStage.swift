@@ -96,6 +96,10 @@ struct EvaluateStage: StageKind {
     static func load(_ context: StageContext, corpora: [TokenCorpus], batchSize: Int,
                      sequenceLength: Int) throws -> (EvaluatedModel, TrainingHistory) {
         if let manifest = context.inputs["model"] {
+            guard try context.params.string("btm_weighting", default: "likelihood") == "likelihood" else {
+                throw StageError.badParameter(field: "btm_weighting", expected: "an 'experts' input (a BTM ensemble), not a 'model'",
+                                              actual: try context.params.string("btm_weighting"))
+            }
             let model = try ModelLoader.inference(manifest, input: "model", store: context.store,
                                                   batchSize: batchSize, sequenceLength: sequenceLength, threads: context.threads,
                                                   domains: context.inputList("data").count)

@@ -104,7 +104,7 @@ final class EvaluateStageTests: XCTestCase {
         }
     }
 
-    func testTfIdfEnsembleNeedsOneDomainPerExpertAndRecordsItsWeighting() throws {
+    func testTfIdfWeightingNeedsAnEnsembleWithOneDomainPerExpertAndIsRecorded() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
         var inputs = try data(store)
@@ -117,6 +117,10 @@ final class EvaluateStageTests: XCTestCase {
         inputs["experts.2"] = inputs["experts.1"]
         XCTAssertThrowsError(try EvaluateStage().run(StageFixtures.context(store, params: tfidf, inputs: inputs))) {
             XCTAssertTrue("\($0)".contains("3 experts, 2 data inputs"), "\($0)")
+        }
+        inputs["model"] = inputs["experts.0"]
+        XCTAssertThrowsError(try EvaluateStage().run(StageFixtures.context(store, params: tfidf, inputs: inputs))) {
+            XCTAssertTrue("\($0)".contains("an 'experts' input"), "\($0)")
         }
     }
 
