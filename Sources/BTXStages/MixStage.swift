@@ -12,7 +12,7 @@ import Foundation
 /// (normal, `router_std`, `router_seed`), `zero`, or `hidden` (the mean hidden state each expert
 /// sees on its own domain's `data`, as mergekit-moe's hidden-state gates). Ablations (§4.4, see
 /// `MoEExpertLayout`; their experts are new tensors): `split: C` cuts each expert's FFN into C chunks
-/// (N·C experts of width I/C); `blend: C` cuts them the same way and makes expert j of chunk j of
+/// (N·C experts of width I/C); `blend: C` (0: off) cuts them the same way and makes expert j of chunk j of
 /// every model (C experts of width N·I/C, none domain-specific; C = N keeps N experts of width I).
 ///
 /// Params also set the routing the model is finetuned with (`MoEManifest.routing`).
