@@ -41,6 +41,8 @@ public enum SpecError: Error, CustomStringConvertible, Equatable {
     case unknownParameter(SpecLocation, stage: String, name: String, suggestion: String?)
     /// Two stage instances have the same name.
     case duplicateStage(SpecLocation, stage: String)
+    /// `extends:` names a base spec that cannot be read, or that extends the spec back.
+    case badExtends(SpecLocation, problem: String)
     /// The stages' inputs form a cycle; `stages` lists it with the first stage repeated at the end.
     case cycle(SpecLocation, stages: [String])
 
@@ -68,6 +70,8 @@ public enum SpecError: Error, CustomStringConvertible, Equatable {
             return "\(at): stage '\(stage)': unknown parameter '\(name)'\(hint(suggestion))"
         case .duplicateStage(let at, let stage):
             return "\(at): stage '\(stage)' is defined twice"
+        case .badExtends(let at, let problem):
+            return "\(at): extends: \(problem)"
         case .cycle(let at, let stages):
             return "\(at): the inputs form a cycle: \(stages.joined(separator: " -> "))"
         }

@@ -6,68 +6,70 @@ import Yams
 struct SpecParser {
     let reader: SpecReader
 
-    static let topKeys = ["name", "store", "remotes", "vars", "datasets", "models", "stages"]
     static let stageKeys = ["kind", "params", "inputs", "foreach"]
 
-    /// A stage of the spec before its inputs are resolved.
+    /// A stage of the spec before its inputs are resolved, with the reader of the file it is written in.
     private struct Group {
         var name: String
         var node: Node
+        var reader: SpecReader
         var fields: [String: (keyNode: Node, value: Node)]
         var items: [(name: String, item: JSONValue?)]
     }
 
-    /// Parses `text`, naming `file` in errors.
+    /// Parses `text`, naming `file` in errors; `extends:` bases are read from disk relative to `file`.
     static func parse(_ text: String, file: String) throws -> PipelineSpec {
         let reader = SpecReader(file: file)
-        let root: Node?
-        do { root = try Yams.compose(yaml: text) } catch let error as YamlError {
-            throw Self.syntaxError(error, file: file)
+        guard let root = try compose(text, file: file) else {
+            throw SpecError.missingField(SpecLocation(file: file, line: 1, column: 1), field: "name", context: "the pipeline")
         }
-        guard let root else { throw SpecError.missingField(SpecLocation(file: file, line: 1, column: 1), field: "name", context: "the pipeline") }
         return try SpecParser(reader: reader).pipeline(root)
     }
 
-    private func pipeline(_ root: Node) throws -> PipelineSpec {
-        var top: [String: Node] = [:]
-        for entry in try reader.mapping(root, field: "pipeline", allowed: Self.topKeys, context: "the pipeline") {
-            top[entry.key] = entry.value
+    /// The YAML node tree of `text` (nil when empty), with syntax errors located in `file`.
+    static func compose(_ text: String, file: String) throws -> Node? {
+        do { return try Yams.compose(yaml: text) } catch let error as YamlError {
+            throw Self.syntaxError(error, file: file)
         }
-        guard let nameNode = top["name"] else {
+    }
+
+    private func pipeline(_ root: Node) throws -> PipelineSpec {
+        let layers = try SpecLayers.load(root, reader: reader)
+        guard let nameEntry = layers.name else {
             throw SpecError.missingField(reader.location(root), field: "name", context: "the pipeline")
         }
-        let name = try reader.string(nameNode, field: "name")
-        try checkName(name, at: nameNode, field: "name")
-        let store = try top["store"].map { try reader.string($0, field: "store") } ?? "store/"
-        let remotes = try top["remotes"].map { try reader.value($0, scope: nil) } ?? .array([])
-        let vars = try object(top["vars"], field: "vars", scope: nil)
+        let name = try reader.string(nameEntry.value, field: "name")
+        try checkName(name, at: nameEntry.value, field: "name", reader: reader)
+        let store = try layers.store.map { try $0.reader.string($0.value, field: "store") } ?? "store/"
+        let remotes = try layers.remotes.map { try $0.reader.value($0.value, scope: nil) } ?? .array([])
+        let vars = try object(layers.sections["vars"], scope: nil)
         var scope = TemplateScope(root: ["vars": .object(vars), "pipeline": .string(name)])
-        let datasets = try object(top["datasets"], field: "datasets", scope: scope)
+        let datasets = try object(layers.sections["datasets"], scope: scope)
         scope.root["datasets"] = .object(datasets)
-        let models = try object(top["models"], field: "models", scope: scope)
+        let models = try object(layers.sections["models"], scope: scope)
         scope.root["models"] = .object(models)
-        guard let stagesNode = top["stages"] else {
+        guard let stageEntries = layers.sections["stages"] else {
             throw SpecError.missingField(reader.location(root), field: "stages", context: "the pipeline")
         }
-        let stages = try self.stages(stagesNode, scope: scope)
+        let stages = try self.stages(stageEntries, scope: scope)
         return PipelineSpec(file: reader.file, name: name, store: store, remotes: remotes, vars: vars,
                             datasets: datasets, models: models, stages: stages)
     }
 
-    private func object(_ node: Node?, field: String, scope: TemplateScope?) throws -> [String: JSONValue] {
-        guard let node else { return [:] }
-        guard let object = try reader.value(node, scope: scope).objectValue else {
-            throw SpecError.wrongType(reader.location(node), field: field, expected: "a mapping")
-        }
+    /// A section's entries as one JSON object, each templated by the reader of its own file.
+    private func object(_ entries: [SpecEntry]?, scope: TemplateScope?) throws -> [String: JSONValue] {
+        var object: [String: JSONValue] = [:]
+        for entry in entries ?? [] { object[entry.key] = try entry.reader.value(entry.value, scope: scope) }
         return object
     }
 
     // MARK: stages
 
-    private func stages(_ node: Node, scope: TemplateScope) throws -> [StageInstance] {
+    private func stages(_ entries: [SpecEntry], scope: TemplateScope) throws -> [StageInstance] {
         var groups: [Group] = []
-        for entry in try reader.mapping(node, field: "stages") {
-            try checkName(entry.key, at: entry.keyNode, field: "stage name")
+        for entry in entries {
+            let reader = entry.reader
+            try checkName(entry.key, at: entry.keyNode, field: "stage name", reader: reader)
             var fields: [String: (Node, Node)] = [:]
             for field in try reader.mapping(entry.value, field: entry.key, allowed: Self.stageKeys,
                                              context: "stage '\(entry.key)'") {
@@ -76,15 +78,16 @@ struct SpecParser {
             guard fields["kind"] != nil else {
                 throw SpecError.missingField(reader.location(entry.keyNode), field: "kind", context: "stage '\(entry.key)'")
             }
-            let items = try fields["foreach"].map { try foreachItems($0.1, stage: entry.key, scope: scope) }
-            groups.append(Group(name: entry.key, node: entry.keyNode, fields: fields, items: items ?? [(entry.key, nil)]))
+            let items = try fields["foreach"].map { try foreachItems($0.1, stage: entry.key, scope: scope, reader: reader) }
+            groups.append(Group(name: entry.key, node: entry.keyNode, reader: reader, fields: fields,
+                                items: items ?? [(entry.key, nil)]))
         }
         var instances: [StageInstance] = []
         var seen: Set<String> = []
         for group in groups {
             for (instanceName, item) in group.items {
                 guard seen.insert(instanceName).inserted else {
-                    throw SpecError.duplicateStage(reader.location(group.node), stage: instanceName)
+                    throw SpecError.duplicateStage(group.reader.location(group.node), stage: instanceName)
                 }
                 instances.append(try instance(instanceName, item: item, group: group, groups: groups, scope: scope))
             }
@@ -96,20 +99,21 @@ struct SpecParser {
     /// Pipeline, stage and item names become store ref names (`last/<pipeline>/<stage>`) and file names.
     static let nameCharacters = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
 
-    private func checkName(_ name: String, at node: Node, field: String) throws {
+    private func checkName(_ name: String, at node: Node, field: String, reader: SpecReader) throws {
         guard !name.isEmpty, !name.hasPrefix("."), name.allSatisfy(Self.nameCharacters.contains) else {
             throw SpecError.wrongType(reader.location(node), field: field,
                                       expected: "letters, digits, '.', '_' or '-' (not starting with '.'), got '\(name)'")
         }
     }
 
-    private func foreachItems(_ node: Node, stage: String, scope: TemplateScope) throws -> [(String, JSONValue?)] {
+    private func foreachItems(_ node: Node, stage: String, scope: TemplateScope,
+                              reader: SpecReader) throws -> [(String, JSONValue?)] {
         guard let items = try reader.value(node, scope: scope).arrayValue, !items.isEmpty else {
             throw SpecError.wrongType(reader.location(node), field: "\(stage).foreach", expected: "a non-empty list")
         }
         return try items.map { item in
             if let text = item.stringValue ?? item["name"]?.stringValue {
-                try checkName(text, at: node, field: "\(stage).foreach item")
+                try checkName(text, at: node, field: "\(stage).foreach item", reader: reader)
             }
             switch item {
             case .string(let s): return ("\(stage)[\(s)]", item)
@@ -130,6 +134,7 @@ struct SpecParser {
                           scope: TemplateScope) throws -> StageInstance {
         var scope = scope
         if let item { scope.root["item"] = item }
+        let reader = group.reader
         let kindNode = group.fields["kind"]!.value
         let kind = try reader.string(kindNode, field: "\(group.name).kind")
         var params: [String: JSONValue] = [:]
@@ -143,7 +148,7 @@ struct SpecParser {
         var inputs: [StageInput] = []
         if let inputsNode = group.fields["inputs"]?.value {
             for entry in try reader.mapping(inputsNode, field: "\(group.name).inputs") {
-                inputs.append(try input(entry.key, entry.value, stage: name, groups: groups, scope: scope))
+                inputs.append(try input(entry.key, entry.value, stage: name, groups: groups, scope: scope, reader: reader))
             }
         }
         return StageInstance(name: name, group: group.name, item: item, kind: kind, params: params, inputs: inputs,
@@ -154,7 +159,7 @@ struct SpecParser {
     // MARK: input references
 
     private func input(_ name: String, _ node: Node, stage: String, groups: [Group],
-                       scope: TemplateScope) throws -> StageInput {
+                       scope: TemplateScope, reader: SpecReader) throws -> StageInput {
         let isSequence: Bool
         let refNodes: [Node]
         if case .sequence(let sequence) = node { (isSequence, refNodes) = (true, Array(sequence)) } else { (isSequence, refNodes) = (false, [node]) }
