@@ -21,17 +21,22 @@ final class SpecLayersTests: XCTestCase {
         inputs: {parts: [a, b]}
     """
 
-    /// Writes `files` into a fresh directory and loads `main` from it.
-    private func load(_ files: [String: String], main: String = "child.yaml") throws -> (PipelineSpec, TemporaryDirectory) {
+    /// A fresh directory holding `files` (name → text).
+    private func directory(_ files: [String: String]) throws -> TemporaryDirectory {
         let dir = try TemporaryDirectory()
         for (name, text) in files { try text.write(toFile: dir.path(name), atomically: true, encoding: .utf8) }
+        return dir
+    }
+
+    /// `files` written to a fresh directory, and the spec `main` there.
+    private func load(_ files: [String: String], main: String = "child.yaml") throws -> (PipelineSpec, TemporaryDirectory) {
+        let dir = try directory(files)
         return (try PipelineSpec.load(path: dir.path(main), registry: Toy.registry), dir)
     }
 
     /// The one-line message loading `main` fails with, and the directory's path (to check file names).
-    private func error(_ files: [String: String], main: String = "child.yaml") -> (message: String, dir: String) {
-        let dir = try! TemporaryDirectory()
-        for (name, text) in files { try! text.write(toFile: dir.path(name), atomically: true, encoding: .utf8) }
+    private func error(_ files: [String: String], main: String = "child.yaml") throws -> (message: String, dir: String) {
+        let dir = try directory(files)
         do { _ = try PipelineSpec.load(path: dir.path(main), registry: Toy.registry); return ("no error", dir.url.path) } catch {
             return ("\(error)", dir.url.path)
         }
@@ -95,32 +100,33 @@ final class SpecLayersTests: XCTestCase {
         XCTAssertEqual(spec.stage("f")?.params["value"], .string("child"))
     }
 
-    func testExtendsCycleIsOneLineNamingTheFiles() {
-        let (message, dir) = error(["a.yaml": "name: a\nextends: b.yaml\nstages: {}\n",
+    func testExtendsCycleIsOneLineNamingTheFiles() throws {
+        let (message, dir) = try error(["a.yaml": "name: a\nextends: b.yaml\nstages: {}\n",
                                     "b.yaml": "name: b\nextends: a.yaml\nstages: {}\n"], main: "a.yaml")
         XCTAssertEqual(message, "\(dir)/b.yaml:2:10: extends: cycle: \(dir)/a.yaml -> \(dir)/b.yaml -> \(dir)/a.yaml")
-        XCTAssertEqual(error(["a.yaml": "name: a\nextends: a.yaml\nstages: {}\n"], main: "a.yaml").message.split(separator: "\n").count, 1)
+        let (selfLoop, dir2) = try error(["a.yaml": "name: a\nextends: a.yaml\nstages: {}\n"], main: "a.yaml")
+        XCTAssertEqual(selfLoop, "\(dir2)/a.yaml:2:10: extends: cycle: \(dir2)/a.yaml -> \(dir2)/a.yaml")
     }
 
-    func testMissingBaseIsOneLineAtTheExtendsValue() {
-        let (message, dir) = error(["child.yaml": "name: child\nextends: nowhere.yaml\n"])
+    func testMissingBaseIsOneLineAtTheExtendsValue() throws {
+        let (message, dir) = try error(["child.yaml": "name: child\nextends: nowhere.yaml\n"])
         XCTAssertTrue(message.hasPrefix("\(dir)/child.yaml:2:10: extends: cannot read '\(dir)/nowhere.yaml' ("), message)
         XCTAssertFalse(message.contains("\n"))
     }
 
-    func testErrorInsideABaseStagePointsAtTheBaseFilesLine() {
+    func testErrorInsideABaseStagePointsAtTheBaseFilesLine() throws {
         let files = ["base.yaml": Self.base, "child.yaml": "extends: base.yaml\nname: child\nvars: {n: 99}\n"]
-        let (outOfRange, dir) = error(files)
+        let (outOfRange, dir) = try error(files)
         XCTAssertTrue(outOfRange.hasPrefix("\(dir)/base.yaml:7:"), outOfRange)
-        let (badTemplate, dir2) = error(["base.yaml": Self.base, "child.yaml": "extends: base.yaml\nname: child\nvars: {eval: 1}\n"])
+        let (badTemplate, dir2) = try error(["base.yaml": Self.base, "child.yaml": "extends: base.yaml\nname: child\nvars: {eval: 1}\n"])
         XCTAssertTrue(badTemplate.hasPrefix("\(dir2)/base.yaml:10:"), badTemplate)
         XCTAssertTrue(badTemplate.contains("template '${vars.eval.batches}'"), badTemplate)
-        let (syntax, dir3) = error(["base.yaml": "name: base\nstages: [", "child.yaml": "extends: base.yaml\nname: child\n"])
+        let (syntax, dir3) = try error(["base.yaml": "name: base\nstages: [", "child.yaml": "extends: base.yaml\nname: child\n"])
         XCTAssertTrue(syntax.hasPrefix("\(dir3)/base.yaml:") && syntax.contains("invalid YAML"), syntax)
     }
 
-    func testNameIsRequiredInTheExtendingSpec() {
-        let (message, dir) = error(["base.yaml": Self.base, "child.yaml": "extends: base.yaml\nvars: {n: 1}\n"])
+    func testNameIsRequiredInTheExtendingSpec() throws {
+        let (message, dir) = try error(["base.yaml": Self.base, "child.yaml": "extends: base.yaml\nvars: {n: 1}\n"])
         XCTAssertEqual(message, "\(dir)/child.yaml:1:1: the pipeline needs 'name'")
     }
 
