@@ -17,7 +17,7 @@ struct SpecEntry {
 /// - `vars`, `datasets`, `models`: merged per top-level key; the child's value replaces the base's value
 ///   for that key whole (shallow: `vars: {eval: {max_batches: 2}}` replaces all of `vars.eval`).
 /// - `stages`: a child stage named like a base stage replaces it whole, in the base's place; new child
-///   stages follow the base's, in spec order; `name: null` drops the base's stage of that name.
+///   stages follow the base's, in spec order; `<stage>: null` drops the base's stage of that name.
 /// - `store`, `remotes`: the child's if given, else the base's. `name` is the child's own (required).
 /// Templates in inherited stages are evaluated with the merged vars, datasets and models.
 struct SpecLayers {
