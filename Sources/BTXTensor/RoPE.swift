@@ -32,21 +32,22 @@ public struct RoPETable {
 }
 
 /// Rotates `x[B, T, NH, D]` in place by position `start + t` (HF `apply_rotary_pos_emb`):
-/// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`.
+/// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`. Rows are `stride`
+/// floats apart (default `NH·D`; more when `x` is a view into a fused `[q|k|v]`).
 public func ropeForward(_ x: UnsafeMutablePointer<Float>, _ table: RoPETable,
-                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0) {
-    ropeRotate(x, table, B, T, NH, D, start: start, sign: 1)
+                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0, stride: Int? = nil) {
+    ropeRotate(x, table, B, T, NH, D, start: start, stride: stride ?? NH * D, sign: 1)
 }
 
 /// Backward of `ropeForward`, in place on the gradient: the rotation's transpose (angle negated).
 public func ropeBackward(_ dx: UnsafeMutablePointer<Float>, _ table: RoPETable,
-                         _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0) {
-    ropeRotate(dx, table, B, T, NH, D, start: start, sign: -1)
+                         _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0, stride: Int? = nil) {
+    ropeRotate(dx, table, B, T, NH, D, start: start, stride: stride ?? NH * D, sign: -1)
 }
 
 @inline(__always)
 private func ropeRotate(_ x: UnsafeMutablePointer<Float>, _ table: RoPETable,
-                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int, sign: Float) {
+                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int, stride: Int, sign: Float) {
     precondition(D == table.headSize && start + T <= table.positions, "RoPE table too small")
     let half = D / 2
     table.cos.withUnsafeBufferPointer { cosTable in
@@ -56,7 +57,7 @@ private func ropeRotate(_ x: UnsafeMutablePointer<Float>, _ table: RoPETable,
                     let cs = cosTable.baseAddress! + (start + t) * half
                     let sn = sinTable.baseAddress! + (start + t) * half
                     for h in 0..<NH {
-                        let lo = x + ((b * T + t) * NH + h) * D, hi = lo + half
+                        let lo = x + (b * T + t) * stride + h * D, hi = lo + half
                         for i in 0..<half {
                             let a = lo[i], c = hi[i], s = sign * sn[i]
                             lo[i] = a * cs[i] - c * s
