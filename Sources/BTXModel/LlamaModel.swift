@@ -17,7 +17,8 @@ public final class LlamaModel {
     public let gradients: ParameterSet?
     /// B and T this model's buffers are sized for.
     public let batchSize: Int, sequenceLength: Int
-    /// Threads for the attention and element-wise kernels (OpenBLAS keeps its own count).
+    /// Threads for every kernel, matrix products included: OpenBLAS runs single-threaded
+    /// (`BLASRuntime.useCallerThreadOnly`) and each product is split over this many pool threads.
     public let threads: Int
 
     let rope: RoPETable
