@@ -36,17 +36,29 @@ public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Unsa
     // dinp, dout, inp: [N, C]; dweight, weight: [C]; rstd: [N]
     // dx = r · (w·dy − x̂ · mean(w·dy · x̂)),  x̂ = x · r
     parallelFor(N, threads: threads, RMSNormBackwardRow(dinp: dinp, dout: dout, inp: inp, weight: weight, rstd: rstd, C: C))
-    // The weight gradient sums over rows: serial, in row order, for reproducibility.
-    for n in 0..<N {
-        let x = inp + n * C, dy = dout + n * C
-        let r = rstd[n]
-        var c = 0
-        while c + 8 <= C {
-            let g = VectorMath.load(dy, c) * VectorMath.load(x, c) * r
-            VectorMath.store(VectorMath.load(dweight, c) + g, dweight, c)
-            c += 8
+    // The weight gradient sums over rows in row order (reproducible); threads take column blocks on
+    // the 8-wide grid, so each column is summed the same way whatever the split.
+    let parts = max(1, min(threads, C / 64))
+    parallelFor(parts, threads: parts, RMSNormWeightGradientColumns(dweight: dweight, dout: dout, inp: inp, rstd: rstd,
+                                                                   N: N, C: C, parts: parts))
+}
+
+/// Column block `p` of `parts` of `rmsnormBackward`'s weight gradient: `dweight[c] += Σₙ dy·x·r`.
+struct RMSNormWeightGradientColumns: ParallelKernel {
+    let dweight: UnsafeMutablePointer<Float>, dout, inp, rstd: UnsafePointer<Float>, N: Int, C: Int, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let columns = blockRange(p, of: parts, count: C, align: 8)
+        for n in 0..<N {
+            let x = inp + n * C, dy = dout + n * C, r = rstd[n]
+            var c = columns.lowerBound
+            while c + 8 <= columns.upperBound {
+                let g = VectorMath.load(dy, c) * VectorMath.load(x, c) * r
+                VectorMath.store(VectorMath.load(dweight, c) + g, dweight, c)
+                c += 8
+            }
+            while c < columns.upperBound { dweight[c] += dy[c] * x[c] * r; c += 1 }
         }
-        while c < C { dweight[c] += dy[c] * x[c] * r; c += 1 }
     }
 }
 
