@@ -63,7 +63,7 @@ extension LlamaModel {
             attentionBackward(dqkv, dqkv + C, dqkv + C + kv, ws.att.pointer, ws.datt.pointer, ws.dattended.pointer,
                               qkv, qkv + C, qkv + C + kv, B, T, T, H, KVH, D, qStride: S, kvStride: S, threads: threads)
         }
-        timer.measure(.rope) { ropeBackward(dqkv, rope, B, T, H + KVH, D, stride: S) }
+        timer.measure(.rope) { ropeBackward(dqkv, rope, B, T, H + KVH, D, stride: S, threads: threads) }
         timer.measure(.norms) {
             rmsnormForward(ws.normed.pointer, a.rstd1.pointer, a.residual.pointer, w.inputNorm, N, C,
                            eps: Float(c.rmsNormEps), threads: threads)

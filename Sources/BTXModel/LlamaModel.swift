@@ -176,7 +176,9 @@ public final class LlamaModel {
         let S = C + 2 * kv, qkv = a.qkv.pointer  // row stride of the fused q | k | v
         timer.measure(.attentionProjections) { matmulForward(qkv + r0 * S, x, w.q, rows, C, S, threads: threads) }
         // q and k heads are adjacent in a row: one rotation pass covers both.
-        timer.measure(.rope) { ropeForward(qkv + r0 * S, rope, B, count, H + KVH, D, start: start, stride: S) }
+        timer.measure(.rope) {
+            ropeForward(qkv + r0 * S, rope, B, count, H + KVH, D, start: start, stride: S, threads: threads)
+        }
         // In generation (start > 0) the new queries attend to the whole cache 0..<start+count.
         timer.measure(.attentionCore) {
             attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, qkv + r0 * S, qkv + C, qkv + C + kv,
