@@ -69,13 +69,22 @@ public final class AdamW {
             let m = firstMoment.storage + e.offset, v = secondMoment.storage + e.offset
             // Chunks of the tensor in parallel; every element is independent, so any split gives the
             // same bits.
-            let chunk = 16_384, chunks = (e.count + chunk - 1) / chunk
-            parallelFor(chunks, threads: threads) { ci in
-                let lo = ci * chunk, hi = min(e.count, lo + chunk)
-                adamwKernel(p + lo, m + lo, v + lo, g + lo, hi - lo, b1: b1, b2: b2, c1: c1, c2: c2,
-                            eps: eps, lr: lrF, decay: decay)
-            }
+            let kernel = AdamWChunk(p: p, m: m, v: v, g: g, count: e.count, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps,
+                                    lr: lrF, decay: decay)
+            parallelFor((e.count + AdamWChunk.size - 1) / AdamWChunk.size, threads: threads, kernel)
         }
+    }
+}
+
+/// Chunk `ci` of one tensor's AdamW update.
+struct AdamWChunk: ParallelKernel {
+    static let size = 16_384
+    let p, m, v: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, count: Int
+    let b1: Float, b2: Float, c1: Float, c2: Float, eps: Float, lr: Float, decay: Float
+
+    func callAsFunction(_ ci: Int) {
+        let lo = ci * Self.size, hi = min(count, lo + Self.size)
+        adamwKernel(p + lo, m + lo, v + lo, g + lo, hi - lo, b1: b1, b2: b2, c1: c1, c2: c2, eps: eps, lr: lr, decay: decay)
     }
 }
 

@@ -22,9 +22,9 @@ public final class GEMMCounter {
     public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>?,
                                _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                                _ weight: UnsafePointer<Float>, _ N: Int, _ C: Int, _ OC: Int,
-                               accumulateInput: Bool = false) {
+                               accumulateInput: Bool = false, threads: Int = 1) {
         if dinp != nil { inputGradientCalls += 1; inputGradientFLOPs += 2 * N * C * OC }
         if dweight != nil { weightGradientCalls += 1; weightGradientFLOPs += 2 * N * C * OC }
-        BTXTensor.matmulBackward(dinp, dweight, dout, inp, weight, N, C, OC, accumulateInput: accumulateInput)
+        BTXTensor.matmulBackward(dinp, dweight, dout, inp, weight, N, C, OC, accumulateInput: accumulateInput, threads: threads)
     }
 }

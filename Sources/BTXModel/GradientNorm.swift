@@ -19,10 +19,7 @@ public final class GradientNorm {
     public func norm(_ g: ParameterSet) -> Double {
         precondition(partials.count == (g.count + Self.chunk - 1) / Self.chunk, "gradient size changed")
         let parts = partials.pointer
-        parallelFor(partials.count, threads: threads) { c in
-            let lo = c * Self.chunk
-            parts[c] = VectorMath.sumOfSquares(g.storage + lo, min(Self.chunk, g.count - lo))
-        }
+        parallelFor(partials.count, threads: threads, SumOfSquaresChunk(partials: parts, values: g.storage, count: g.count))
         var total = 0.0
         for c in 0..<partials.count { total += parts[c] }
         return total.squareRoot()
@@ -34,11 +31,27 @@ public final class GradientNorm {
     public func clip(_ g: ParameterSet, maxNorm: Double) -> Double {
         let n = norm(g)
         guard maxNorm > 0, n > maxNorm else { return n }
-        let scale = Float(maxNorm / n), p = g.storage, count = g.count
-        parallelFor(partials.count, threads: threads) { c in
-            let lo = c * Self.chunk, hi = min(count, lo + Self.chunk)
-            for i in lo..<hi { p[i] *= scale }
-        }
+        parallelFor(partials.count, threads: threads, ScaleChunk(values: g.storage, count: g.count, scale: Float(maxNorm / n)))
         return n
+    }
+}
+
+/// `partials[c]` = Σ values² over chunk `c` of `GradientNorm.chunk` floats.
+struct SumOfSquaresChunk: ParallelKernel {
+    let partials: UnsafeMutablePointer<Double>, values: UnsafePointer<Float>, count: Int
+
+    func callAsFunction(_ c: Int) {
+        let lo = c * GradientNorm.chunk
+        partials[c] = VectorMath.sumOfSquares(values + lo, min(GradientNorm.chunk, count - lo))
+    }
+}
+
+/// Chunk `c` of `values` multiplied by `scale`.
+struct ScaleChunk: ParallelKernel {
+    let values: UnsafeMutablePointer<Float>, count: Int, scale: Float
+
+    func callAsFunction(_ c: Int) {
+        let lo = c * GradientNorm.chunk, hi = min(count, lo + GradientNorm.chunk)
+        for i in lo..<hi { values[i] *= scale }
     }
 }

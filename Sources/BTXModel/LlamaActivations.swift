@@ -5,9 +5,8 @@ import BTXTensor
 final class BlockActivations {
     let residual: Buffer<Float>     // [N, C] block input (residual stream)
     let rstd1: Buffer<Float>        // [N]    input_layernorm 1/rms
-    let q: Buffer<Float>            // [N, H·D] after RoPE
-    let k: Buffer<Float>            // [N, KVH·D] after RoPE (the KV cache in generation)
-    let v: Buffer<Float>            // [N, KVH·D]
+    let qkv: Buffer<Float>          // [N, H·D + 2·KVH·D] q | k | v per row, q and k after RoPE
+                                    // (k and v are the KV cache in generation)
     let attended: Buffer<Float>     // [N, H·D] attention output before o_proj
     let residualMid: Buffer<Float>  // [N, C] residual stream after attention
     let rstd2: Buffer<Float>        // [N]    post_attention_layernorm 1/rms
@@ -16,9 +15,7 @@ final class BlockActivations {
         let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
         residual = Buffer(count: N * C)
         rstd1 = Buffer(count: N)
-        q = Buffer(count: N * C)
-        k = Buffer(count: N * kv)
-        v = Buffer(count: N * kv)
+        qkv = Buffer(count: N * (C + 2 * kv))
         attended = Buffer(count: N * C)
         residualMid = Buffer(count: N * C)
         rstd2 = Buffer(count: N)
@@ -39,8 +36,8 @@ final class ModelWorkspace {
     let datt: Buffer<Float>           // [B, H, T, T]
     let dresidual: Buffer<Float>      // [N, C] ∂L/∂residual stream
     let dnormed: Buffer<Float>        // [N, C] ∂L/∂(an RMSNorm output)
-    let dq: Buffer<Float>, dattended: Buffer<Float>  // [N, H·D]
-    let dk: Buffer<Float>, dv: Buffer<Float>         // [N, KVH·D]
+    let dattended: Buffer<Float>      // [N, H·D]
+    let dqkv: Buffer<Float>           // [N, H·D + 2·KVH·D] dq | dk | dv per row
 
     init(_ c: LlamaConfig, batch B: Int, time T: Int, training: Bool) {
         let N = B * T, C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
@@ -56,9 +53,7 @@ final class ModelWorkspace {
         datt = Buffer(count: g * B * c.numAttentionHeads * T * T)
         dresidual = Buffer(count: g * N * C)
         dnormed = Buffer(count: g * N * C)
-        dq = Buffer(count: g * N * C)
         dattended = Buffer(count: g * N * C)
-        dk = Buffer(count: g * N * kv)
-        dv = Buffer(count: g * N * kv)
+        dqkv = Buffer(count: g * N * (C + 2 * kv))
     }
 }

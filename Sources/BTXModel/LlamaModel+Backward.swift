@@ -14,7 +14,8 @@ extension LlamaModel {
         // logits → dlogits in place; the final norm's output is still in `normed` from the forward pass.
         timer.measure(.lmHeadAndLoss) {
             crossEntropyBackward(ws.logits.pointer, ws.targets.pointer, dloss: lossScale / Float(N), N, V, threads: threads)
-            gemms.matmulBackward(ws.dnormed.pointer, dLmHead, ws.logits.pointer, ws.normed.pointer, lmHead, N, C, V)
+            gemms.matmulBackward(ws.dnormed.pointer, dLmHead, ws.logits.pointer, ws.normed.pointer, lmHead, N, C, V,
+                                 threads: threads)
         }
         timer.measure(.norms) {
             ws.dresidual.zero()
@@ -53,26 +54,22 @@ extension LlamaModel {
         let a = acts[l], w = blocks[l], c = config
         let B = batchSize, T = sequenceLength, N = B * T
         let C = c.hiddenSize, H = c.numAttentionHeads, KVH = c.numKeyValueHeads, D = c.headSize, kv = KVH * D
+        let S = C + 2 * kv, qkv = a.qkv.pointer, dqkv = ws.dqkv.pointer  // fused q | k | v rows
         timer.measure(.attentionProjections) {
-            gemms.matmulBackward(ws.dattended.pointer, w.dO, ws.dresidual.pointer, a.attended.pointer, w.o, N, C, C)
+            gemms.matmulBackward(ws.dattended.pointer, w.dO, ws.dresidual.pointer, a.attended.pointer, w.o, N, C, C,
+                                 threads: threads)
         }
         timer.measure(.attentionCore) {
-            attentionBackward(ws.dq.pointer, ws.dk.pointer, ws.dv.pointer, ws.att.pointer, ws.datt.pointer,
-                              ws.dattended.pointer, a.q.pointer, a.k.pointer, a.v.pointer, B, T, T, H, KVH, D,
-                              threads: threads)
+            attentionBackward(dqkv, dqkv + C, dqkv + C + kv, ws.att.pointer, ws.datt.pointer, ws.dattended.pointer,
+                              qkv, qkv + C, qkv + C + kv, B, T, T, H, KVH, D, qStride: S, kvStride: S, threads: threads)
         }
-        timer.measure(.rope) {
-            ropeBackward(ws.dq.pointer, rope, B, T, H, D)
-            ropeBackward(ws.dk.pointer, rope, B, T, KVH, D)
-        }
+        timer.measure(.rope) { ropeBackward(dqkv, rope, B, T, H + KVH, D, stride: S, threads: threads) }
         timer.measure(.norms) {
             rmsnormForward(ws.normed.pointer, a.rstd1.pointer, a.residual.pointer, w.inputNorm, N, C,
                            eps: Float(c.rmsNormEps), threads: threads)
         }
         timer.measure(.attentionProjections) {
-            gemms.matmulBackward(ws.dnormed.pointer, w.dq, ws.dq.pointer, ws.normed.pointer, w.q, N, C, C)
-            gemms.matmulBackward(ws.dnormed.pointer, w.dk, ws.dk.pointer, ws.normed.pointer, w.k, N, C, kv, accumulateInput: true)
-            gemms.matmulBackward(ws.dnormed.pointer, w.dv, ws.dv.pointer, ws.normed.pointer, w.v, N, C, kv, accumulateInput: true)
+            gemms.matmulBackward(ws.dnormed.pointer, w.dq, dqkv, ws.normed.pointer, w.q, N, C, S, threads: threads)
         }
         timer.measure(.norms) {
             rmsnormBackward(ws.dresidual.pointer, w.dInputNorm, ws.dnormed.pointer, a.residual.pointer, w.inputNorm,

@@ -17,7 +17,8 @@ public final class LlamaModel {
     public let gradients: ParameterSet?
     /// B and T this model's buffers are sized for.
     public let batchSize: Int, sequenceLength: Int
-    /// Threads for the attention and element-wise kernels (OpenBLAS keeps its own count).
+    /// Threads for every kernel, matrix products included: OpenBLAS runs single-threaded
+    /// (`BLASRuntime.useCallerThreadOnly`) and each product is split over this many pool threads.
     public let threads: Int
     /// Tensors whose gradients `backward` does not compute (they stay zero): frozen weights.
     public let frozen: Set<String>
@@ -51,6 +52,7 @@ public final class LlamaModel {
             throw parameters.entry(e.name).map { ModelError.shapeMismatch(name: e.name, expected: e.shape, actual: $0.shape) }
                 ?? ModelError.missingParameter(e.name)
         }
+        BLASRuntime.useCallerThreadOnly()
         self.config = config
         self.parameters = parameters
         let gradients = training ? parameters.zerosLike() : nil
@@ -62,6 +64,7 @@ public final class LlamaModel {
         let N = batchSize * sequenceLength
         rope = RoPETable(headSize: config.headSize, positions: sequenceLength, theta: config.ropeTheta)
         blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients, frozen: frozen) }
+        for (l, w) in blocks.enumerated() { try w.checkFusedQKV(config, layer: l) }
         acts = (0..<config.numHiddenLayers).map { _ in BlockActivations(config, rows: N) }
         ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, training: training)
         let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
@@ -165,7 +168,7 @@ public final class LlamaModel {
         }
         timer.measure(.lmHeadAndLoss) {
             matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
-                          rows, C, config.vocabSize)
+                          rows, C, config.vocabSize, threads: threads)
         }
     }
 
@@ -173,31 +176,27 @@ public final class LlamaModel {
     func attentionBlockForward(_ l: Int, batch B: Int, start: Int, count: Int) {
         let a = acts[l], w = blocks[l], c = config
         let C = c.hiddenSize, H = c.numAttentionHeads, KVH = c.numKeyValueHeads, D = c.headSize, kv = KVH * D
-        let rows = B * count, r0 = start
+        let rows = B * count, r0 = start  // with B = 1 when start > 0, row r0 is position start
         let x = ws.normed.pointer + r0 * C
         timer.measure(.norms) {
             rmsnormForward(x, a.rstd1.pointer + r0, a.residual.pointer + r0 * C, w.inputNorm, rows, C,
                            eps: Float(c.rmsNormEps), threads: threads)
         }
-        let q = a.q.pointer + r0 * C, k = a.k.pointer + r0 * kv, v = a.v.pointer + r0 * kv
-        timer.measure(.attentionProjections) {
-            matmulForward(q, x, w.q, rows, C, C)
-            matmulForward(k, x, w.k, rows, C, kv)
-            matmulForward(v, x, w.v, rows, C, kv)
-        }
+        let S = C + 2 * kv, qkv = a.qkv.pointer  // row stride of the fused q | k | v
+        timer.measure(.attentionProjections) { matmulForward(qkv + r0 * S, x, w.q, rows, C, S, threads: threads) }
+        // q and k heads are adjacent in a row: one rotation pass covers both.
         timer.measure(.rope) {
-            ropeForward(q, rope, B, count, H, D, start: start)
-            ropeForward(k, rope, B, count, KVH, D, start: start)
+            ropeForward(qkv + r0 * S, rope, B, count, H + KVH, D, start: start, stride: S, threads: threads)
         }
         // In generation (start > 0) the new queries attend to the whole cache 0..<start+count.
         timer.measure(.attentionCore) {
-            attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, q, a.k.pointer, a.v.pointer,
-                             B, count, start + count, H, KVH, D, threads: threads)
+            attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, qkv + r0 * S, qkv + C, qkv + C + kv,
+                             B, count, start + count, H, KVH, D, qStride: S, kvStride: S, threads: threads)
         }
         let mid = a.residualMid.pointer + r0 * C
         timer.measure(.attentionProjections) {
             mid.update(from: a.residual.pointer + r0 * C, count: rows * C)
-            matmulForward(mid, a.attended.pointer + r0 * C, w.o, rows, C, C, accumulate: true)
+            matmulForward(mid, a.attended.pointer + r0 * C, w.o, rows, C, C, accumulate: true, threads: threads)
         }
     }
 }

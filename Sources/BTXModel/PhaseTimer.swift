@@ -1,6 +1,8 @@
 import Dispatch
 
-/// The parts of a training step, for the per-layer time breakdown of the benchmark.
+/// The parts of a training step, for the per-layer time breakdown of the benchmark. `optimizer`
+/// covers zeroing the gradients, clipping and the AdamW update; `attentionProjections` the q|k|v
+/// and o products; `feedForward` the whole MLP (its products and SwiGLU).
 public enum StepPhase: Int, CaseIterable, Sendable {
     case embedding, norms, attentionProjections, rope, attentionCore, feedForward, lmHeadAndLoss, optimizer
 

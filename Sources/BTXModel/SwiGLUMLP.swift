@@ -12,12 +12,17 @@ public struct SwiGLUMLP {
     public let C: Int, I: Int
     /// Counts the backward products.
     public let gemms: GEMMCounter
+    /// Whether `up` directly follows `gate` in memory (and `dUp` `dGate`), so that both projections
+    /// are one `[2I, C]` product: then `gateAct` is `[N, 2I]` (gate | up per row) and `upAct` must be
+    /// `gateAct + I`.
+    public let fusedGateUp: Bool
 
     /// Points at the three weights called `gateName`, `upName`, `downName` in `parameters`; the
-    /// `frozen` ones get no gradient.
+    /// `frozen` ones get no gradient. With `fuseGateUp`, and when `up` directly follows `gate` in the
+    /// storage (and both are trained, or both frozen), runs them as one product.
     public init(parameters: ParameterSet, gradients: ParameterSet?, gate gateName: String,
                 up upName: String, down downName: String, C: Int, I: Int, frozen: Set<String> = [],
-                gemms: GEMMCounter = GEMMCounter()) {
+                fuseGateUp: Bool = false, gemms: GEMMCounter = GEMMCounter()) {
         gate = parameters.pointer(gateName)
         up = parameters.pointer(upName)
         down = parameters.pointer(downName)
@@ -28,17 +33,27 @@ public struct SwiGLUMLP {
         self.C = C
         self.I = I
         self.gemms = gemms
+        let gradientsAdjacent = (dGate == nil && dUp == nil) || (dGate != nil && dUp == dGate.map { $0 + I * C })
+        fusedGateUp = fuseGateUp && up == gate + I * C && gradientsAdjacent
     }
 
-    /// `out[N, C] (+)= down(silu(inp·gateᵀ) · inp·upᵀ)`; keeps `gateAct`, `upAct` `[N, I]` for the
-    /// backward pass; `hidden [N, I]` is scratch.
+    /// Row stride of the gate/up activations.
+    var activationStride: Int { fusedGateUp ? 2 * I : I }
+
+    /// `out[N, C] (+)= down(silu(inp·gateᵀ) · inp·upᵀ)`; keeps `gateAct`, `upAct` `[N, I]` (or the
+    /// fused `[N, 2I]`, see `fusedGateUp`) for the backward pass; `hidden [N, I]` is scratch.
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                         gateAct: UnsafeMutablePointer<Float>, upAct: UnsafeMutablePointer<Float>,
                         hidden: UnsafeMutablePointer<Float>, _ N: Int, accumulate: Bool, threads: Int) {
-        matmulForward(gateAct, inp, gate, N, C, I)
-        matmulForward(upAct, inp, up, N, C, I)
-        swigluForward(hidden, gateAct, upAct, N, I, threads: threads)
-        matmulForward(out, hidden, down, N, I, C, accumulate: accumulate)
+        if fusedGateUp {
+            precondition(upAct == gateAct + I, "fused gate/up activations are one [N, 2I] buffer")
+            matmulForward(gateAct, inp, gate, N, C, 2 * I, threads: threads)
+        } else {
+            matmulForward(gateAct, inp, gate, N, C, I, threads: threads)
+            matmulForward(upAct, inp, up, N, C, I, threads: threads)
+        }
+        swigluForward(hidden, gateAct, upAct, N, I, stride: activationStride, threads: threads)
+        matmulForward(out, hidden, down, N, I, C, accumulate: accumulate, threads: threads)
     }
 
     /// Backward of `forward` for the same rows: `dinp[N, C] (+)= ∂L/∂inp`, the gradients of the
@@ -49,18 +64,23 @@ public struct SwiGLUMLP {
                          upAct: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
                          dhidden: UnsafeMutablePointer<Float>, _ N: Int, accumulateInput: Bool, threads: Int) {
         // Recompute the gated hidden state instead of keeping it per layer (one cheap pass).
-        swigluForward(hidden, gateAct, upAct, N, I, threads: threads)
-        gemms.matmulBackward(dhidden, dDown, dout, hidden, down, N, I, C)
-        swigluBackward(gateAct, upAct, dhidden, gateAct, upAct, N, I, threads: threads)
-        gemms.matmulBackward(dinp, dGate, gateAct, inp, gate, N, C, I, accumulateInput: accumulateInput)
-        gemms.matmulBackward(dinp, dUp, upAct, inp, up, N, C, I, accumulateInput: true)
+        let ld = activationStride
+        swigluForward(hidden, gateAct, upAct, N, I, stride: ld, threads: threads)
+        gemms.matmulBackward(dhidden, dDown, dout, hidden, down, N, I, C, threads: threads)
+        swigluBackward(gateAct, upAct, dhidden, gateAct, upAct, N, I, stride: ld, threads: threads)
+        if fusedGateUp {
+            gemms.matmulBackward(dinp, dGate, gateAct, inp, gate, N, C, 2 * I, accumulateInput: accumulateInput, threads: threads)
+        } else {
+            gemms.matmulBackward(dinp, dGate, gateAct, inp, gate, N, C, I, accumulateInput: accumulateInput, threads: threads)
+            gemms.matmulBackward(dinp, dUp, upAct, inp, up, N, C, I, accumulateInput: true, threads: threads)
+        }
     }
 }
 
 /// Llama's dense feed-forward layer: one `SwiGLUMLP` over all rows.
 public final class DenseFeedForward: FeedForwardLayer {
     let mlp: SwiGLUMLP
-    let gateAct: Buffer<Float>, upAct: Buffer<Float>  // [maxRows, I] each, kept for backward
+    let gateUpAct: Buffer<Float>  // [maxRows, 2I], kept for backward
     let scratch: FeedForwardScratch
     let threads: Int
 
@@ -72,22 +92,30 @@ public final class DenseFeedForward: FeedForwardLayer {
                         gate: LlamaParameters.name(l, "mlp.gate_proj.weight"),
                         up: LlamaParameters.name(l, "mlp.up_proj.weight"),
                         down: LlamaParameters.name(l, "mlp.down_proj.weight"),
-                        C: c.hiddenSize, I: c.intermediateSize, frozen: context.frozen, gemms: context.gemms)
-        gateAct = Buffer(count: context.maxRows * c.intermediateSize)
-        upAct = Buffer(count: context.maxRows * c.intermediateSize)
+                        C: c.hiddenSize, I: c.intermediateSize, frozen: context.frozen, fuseGateUp: true,
+                        gemms: context.gemms)
+        // Fused: one [maxRows, 2I] buffer (gate | up per row); otherwise two [maxRows, I].
+        gateUpAct = Buffer(count: context.maxRows * 2 * c.intermediateSize)
         scratch = context.scratch
         threads = context.threads
     }
 
+    /// Where the gate and up activations of `N` rows live in `gateUpAct`.
+    func activations(_ N: Int) -> (gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>) {
+        (gateUpAct.pointer, gateUpAct.pointer + (mlp.fusedGateUp ? mlp.I : N * mlp.I))
+    }
+
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int) {
-        mlp.forward(out, inp, gateAct: gateAct.pointer, upAct: upAct.pointer, hidden: scratch.hidden.pointer,
+        let act = activations(N)
+        mlp.forward(out, inp, gateAct: act.gate, upAct: act.up, hidden: scratch.hidden.pointer,
                     N, accumulate: true, threads: threads)
     }
 
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float) {
         guard let dhidden = scratch.dhidden else { preconditionFailure("backward on an inference-only model") }
-        mlp.backward(dinp, dout, inp, gateAct: gateAct.pointer, upAct: upAct.pointer, hidden: scratch.hidden.pointer,
+        let act = activations(N)
+        mlp.backward(dinp, dout, inp, gateAct: act.gate, upAct: act.up, hidden: scratch.hidden.pointer,
                      dhidden: dhidden.pointer, N, accumulateInput: false, threads: threads)
     }
 }

@@ -47,7 +47,7 @@ public final class Trainer {
         let start = DispatchTime.now().uptimeNanoseconds
         let s = step, micro = hyper.gradientAccumulation
         let tokens = UnsafeMutableBufferPointer(start: batch.pointer, count: batch.count)
-        model.zeroGradients()
+        model.timer.measure(.optimizer) { model.zeroGradients() }
         var loss = 0.0, auxiliary = 0.0
         for m in 0..<micro {
             try batches(s, m, tokens)

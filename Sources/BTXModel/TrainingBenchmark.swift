@@ -86,21 +86,23 @@ public enum TrainingBenchmark {
         let rss = peakRSSMiB()  // before the sgemm timing allocates its own matrices
         return Result(setup: setup, stepSeconds: median, tokensPerSecond: tokens / median,
                       modelGFLOPs: flopsPerToken * tokens / median / 1e9,
-                      sgemmGFLOPs: sgemmGFLOPs(c, rows: B * T), peakRSSMiB: rss,
+                      sgemmGFLOPs: sgemmGFLOPs(c, rows: B * T, fusedGateUp: moe == nil, threads: threads), peakRSSMiB: rss,
                       phases: StepPhase.allCases.map { ($0, timer.seconds[$0.rawValue] / Double(steps)) })
     }
 
-    /// FLOP-weighted sgemm throughput over every linear layer's three products (forward NT,
-    /// input-gradient NN, weight-gradient TN), each shape timed as the median of 5.
-    static func sgemmGFLOPs(_ c: LlamaConfig, rows N: Int) -> Double {
-        let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize, I = c.intermediateSize
+    /// FLOP-weighted sgemm throughput over the products the model runs, each linear layer's three
+    /// (forward NT, input-gradient NN, weight-gradient TN), at the model's own shapes: q|k|v as one
+    /// product, gate|up as one when `fusedGateUp` (dense), each shape timed as the median of 5 on
+    /// `threads` threads (`BLASRuntime.timeSGEMM`: the faster of OpenBLAS's threading and a row split).
+    static func sgemmGFLOPs(_ c: LlamaConfig, rows N: Int, fusedGateUp: Bool, threads: Int) -> Double {
+        let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize, I = c.intermediateSize, L = c.numHiddenLayers
         // (out, in, count per step)
-        let linears = [(C, C, 2 * c.numHiddenLayers), (kv, C, 2 * c.numHiddenLayers), (I, C, 2 * c.numHiddenLayers),
-                       (C, I, c.numHiddenLayers), (c.vocabSize, C, 1)]
+        let gateUp = fusedGateUp ? [(2 * I, C, L)] : [(I, C, 2 * L)]
+        let linears = [(C + 2 * kv, C, L), (C, C, L)] + gateUp + [(C, I, L), (c.vocabSize, C, 1)]
         var flops = 0.0, seconds = 0.0
         for (out, inp, count) in linears {
             for (m, n, k, ta, tb) in [(N, out, inp, false, true), (N, inp, out, false, false), (out, inp, N, true, false)] {
-                let t = BLASRuntime.timeSGEMM(m: m, n: n, k: k, transposeA: ta, transposeB: tb)
+                let t = BLASRuntime.timeSGEMM(m: m, n: n, k: k, transposeA: ta, transposeB: tb, threads: threads)
                 flops += 2 * Double(m * n * k) * Double(count)
                 seconds += t * Double(count)
             }

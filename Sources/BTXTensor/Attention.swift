@@ -6,29 +6,39 @@ import Foundation
 ///
 /// Query row `i` sits at position `Tk − Tq + i` and sees keys `0...Tk − Tq + i`, so the same kernel
 /// serves training (`Tq == Tk`) and cached generation (a few new queries against the whole cache).
-/// Every product is a per-(batch, head) `cblas_sgemm` on strided views; (batch, kv-head) groups run
-/// in parallel with single-threaded BLAS, and each group writes only its own outputs.
+/// Every product is a per-(batch, head) `cblas_sgemm` on strided views; (batch, head) items run in
+/// parallel, each a single-threaded sgemm (`BLASRuntime.useCallerThreadOnly`), and each item writes
+/// only its own outputs.
 public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                              _ B: Int, _ Tq: Int, _ Tk: Int, _ H: Int, _ KVH: Int, _ D: Int,
-                             threads: Int = 1) {
+                             qStride: Int? = nil, kvStride: Int? = nil, threads: Int = 1) {
     // out: [B, Tq, H, D]     att: [B, H, Tq, Tk] (softmax probabilities; entries above the diagonal
     // q:   [B, Tq, H, D]          are never read, and left unspecified)
-    // k, v: [B, Tk, KVH, D]
-    let view = AttentionView(B: B, Tq: Tq, Tk: Tk, H: H, KVH: KVH, D: D)
-    withSingleThreadedBLAS {
-        parallelFor(B * H, threads: threads) { bh in
-            let b = bh / H, h = bh % H
-            let qh = q + view.queryOffset(b, h), kg = k + view.keyOffset(b, h), vg = v + view.keyOffset(b, h)
-            let a = att + bh * Tq * Tk, o = out + view.queryOffset(b, h)
-            for block in view.blocks {
-                let keys = view.visibleKeys(block)
-                view.probabilities(a, qh, kg, block)
-                // O[block] = P[block, keys] · V[keys]
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(block.count), Int32(D), Int32(keys),
-                            1, a + block.lowerBound * Tk, Int32(Tk), vg, Int32(view.kvStride),
-                            0, o + block.lowerBound * view.qStride, Int32(view.qStride))
-            }
+    // k, v: [B, Tk, KVH, D]  (q, k, v rows `qStride` / `kvStride` apart: views into a fused [q|k|v])
+    let view = AttentionView(B: B, Tq: Tq, Tk: Tk, H: H, KVH: KVH, D: D,
+                             qStride: qStride ?? H * D, kvStride: kvStride ?? KVH * D)
+    parallelFor(B * H, threads: threads, AttentionForwardHead(view: view, out: out, att: att, q: q, k: k, v: v))
+}
+
+/// One (batch, head) item of `attentionForward`.
+struct AttentionForwardHead: ParallelKernel {
+    let view: AttentionView
+    let out, att: UnsafeMutablePointer<Float>, q, k, v: UnsafePointer<Float>
+
+    func callAsFunction(_ bh: Int) {
+        let b = bh / view.H, h = bh % view.H, Tq = view.Tq, Tk = view.Tk
+        let qh = q + view.queryOffset(b, h), kg = k + view.keyOffset(b, h), vg = v + view.keyOffset(b, h)
+        let a = att + bh * Tq * Tk, o = out + view.outputOffset(b, h)
+        var r0 = 0
+        while r0 < Tq {
+            let block = view.block(at: r0), keys = view.visibleKeys(block)
+            view.probabilities(a, qh, kg, block)
+            // O[block] = P[block, keys] · V[keys]
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(block.count), Int32(view.D), Int32(keys),
+                        1, a + r0 * Tk, Int32(Tk), vg, Int32(view.kvStride),
+                        0, o + r0 * view.outStride, Int32(view.outStride))
+            r0 = block.upperBound
         }
     }
 }
@@ -41,41 +51,34 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
                               _ datt: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                               _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                               _ B: Int, _ Tq: Int, _ Tk: Int, _ H: Int, _ KVH: Int, _ D: Int,
-                              threads: Int = 1) {
-    // dq, dout, q: [B, Tq, H, D];  dk, dv, k, v: [B, Tk, KVH, D]
-    let view = AttentionView(B: B, Tq: Tq, Tk: Tk, H: H, KVH: KVH, D: D)
-    let qs = Int32(view.qStride), ks = Int32(view.kvStride), ld = Int32(Tk)
-    withSingleThreadedBLAS {
-        // One work item per (batch, kv head): the heads sharing a kv head add into the same
-        // dk/dv rows, in head order, inside one item.
-        parallelFor(B * KVH, threads: threads) { bg in
-            let b = bg / KVH, g = bg % KVH, groups = H / KVH
-            let kg = k + view.keyOffset(b, g * groups), vg = v + view.keyOffset(b, g * groups)
-            let dkg = dk + view.keyOffset(b, g * groups), dvg = dv + view.keyOffset(b, g * groups)
-            for t in 0..<Tk {
-                (dkg + t * view.kvStride).update(repeating: 0, count: D)
-                (dvg + t * view.kvStride).update(repeating: 0, count: D)
-            }
-            for h in g * groups..<(g + 1) * groups {
-                let a = att + (b * H + h) * Tq * Tk, da = datt + (b * H + h) * Tq * Tk
-                let qh = q + view.queryOffset(b, h), doh = dout + view.queryOffset(b, h), dqh = dq + view.queryOffset(b, h)
-                for block in view.blocks {
-                    let keys = Int32(view.visibleKeys(block)), rows = Int32(block.count), r0 = block.lowerBound
-                    view.probabilities(a, qh, kg, block)
-                    let pb = a + r0 * Tk, db = da + r0 * Tk, dob = doh + r0 * view.qStride, qb = qh + r0 * view.qStride
-                    // dP = dO · Vᵀ;  dV += Pᵀ · dO
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, Int32(D), 1, dob, qs, vg, ks, 0, db, ld)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, Int32(D), rows, 1, pb, ld, dob, qs, 1, dvg, ks)
-                    for i in block {
-                        let visible = view.visibleKeys(i..<i + 1)
-                        softmaxBackwardInPlace(da + i * Tk, a + i * Tk, visible, scale: view.scale)
-                        (da + i * Tk + visible).update(repeating: 0, count: Int(keys) - visible)
-                    }
-                    // dQ = dS · K;  dK += dSᵀ · Q   (dS already carries the 1/√D)
-                    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, Int32(D), keys, 1, db, ld, kg, ks,
-                                0, dqh + r0 * view.qStride, qs)
-                    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, Int32(D), rows, 1, db, ld, qb, qs, 1, dkg, ks)
-                }
+                              qStride: Int? = nil, kvStride: Int? = nil, threads: Int = 1) {
+    // dq, q: [B, Tq, H, D] (rows qStride apart);  dk, dv, k, v: [B, Tk, KVH, D] (rows kvStride apart)
+    // dout: [B, Tq, H, D] dense
+    let view = AttentionView(B: B, Tq: Tq, Tk: Tk, H: H, KVH: KVH, D: D,
+                             qStride: qStride ?? H * D, kvStride: kvStride ?? KVH * D)
+    parallelFor(B * KVH, threads: threads, AttentionBackwardGroup(view: view, dq: dq, dk: dk, dv: dv, att: att, datt: datt,
+                                                                  dout: dout, q: q, k: k, v: v))
+}
+
+/// One (batch, kv head) item of `attentionBackward`: the heads sharing a kv head add into the same
+/// dk/dv rows, in head order, inside one item.
+struct AttentionBackwardGroup: ParallelKernel {
+    let view: AttentionView
+    let dq, dk, dv, att, datt: UnsafeMutablePointer<Float>, dout, q, k, v: UnsafePointer<Float>
+
+    func callAsFunction(_ bg: Int) {
+        let KVH = view.KVH, D = view.D, b = bg / KVH, g = bg % KVH, groups = view.H / KVH
+        let dkg = dk + view.keyOffset(b, g * groups), dvg = dv + view.keyOffset(b, g * groups)
+        for t in 0..<view.Tk {
+            (dkg + t * view.kvStride).update(repeating: 0, count: D)
+            (dvg + t * view.kvStride).update(repeating: 0, count: D)
+        }
+        for h in g * groups..<(g + 1) * groups {
+            var r0 = 0
+            while r0 < view.Tq {
+                let block = view.block(at: r0)
+                view.backwardBlock(b, h, block, dq: dq, dk: dkg, dv: dvg, att: att, datt: datt, dout: dout, q: q, k: k, v: v)
+                r0 = block.upperBound
             }
         }
     }
@@ -87,20 +90,20 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
 /// see, which skips almost half of the products of a causal T × T attention.
 struct AttentionView {
     let B: Int, Tq: Int, Tk: Int, H: Int, KVH: Int, D: Int
-    var qStride: Int { H * D }
-    var kvStride: Int { KVH * D }
+    /// Row strides of q (and dq) and of k, v (and dk, dv); out and dout are dense `[.., H·D]`.
+    let qStride: Int, kvStride: Int
+    var outStride: Int { H * D }
     var scale: Float { 1 / Float(D).squareRoot() }
     static let blockRows = 64
 
-    /// Start of head `h` of batch `b` in a `[B, Tq, H, D]` tensor.
+    /// Start of head `h` of batch `b` in the q tensor.
     func queryOffset(_ b: Int, _ h: Int) -> Int { b * Tq * qStride + h * D }
-    /// Start of the kv head read by query head `h` of batch `b` in a `[B, Tk, KVH, D]` tensor.
+    /// Start of head `h` of batch `b` in a dense `[B, Tq, H, D]` tensor (out, dout).
+    func outputOffset(_ b: Int, _ h: Int) -> Int { b * Tq * outStride + h * D }
+    /// Start of the kv head read by query head `h` of batch `b` in the k or v tensor.
     func keyOffset(_ b: Int, _ h: Int) -> Int { b * Tk * kvStride + (h / (H / KVH)) * D }
-    /// The query-row blocks.
-    var blocks: LazyMapSequence<StrideTo<Int>, Range<Int>> {
-        let tq = Tq  // lazy: no allocation in the training step
-        return stride(from: 0, to: tq, by: Self.blockRows).lazy.map { $0..<min(tq, $0 + Self.blockRows) }
-    }
+    /// The query-row block starting at row `r0`.
+    func block(at r0: Int) -> Range<Int> { r0..<min(Tq, r0 + Self.blockRows) }
     /// Keys visible to the last row of `rows` (query i sits at position Tk − Tq + i).
     func visibleKeys(_ rows: Range<Int>) -> Int { Tk - Tq + rows.upperBound }
 
@@ -116,6 +119,34 @@ struct AttentionView {
             softmaxInPlace(row, visible)
             (row + visible).update(repeating: 0, count: keys - visible)
         }
+    }
+}
+
+extension AttentionView {
+    /// Backward of one query block of head `h` in batch `b`: writes dq's rows, adds into the kv
+    /// head's `dk`/`dv` (already offset to that head), using `att`/`datt` as scratch.
+    func backwardBlock(_ b: Int, _ h: Int, _ block: Range<Int>, dq: UnsafeMutablePointer<Float>,
+                       dk: UnsafeMutablePointer<Float>, dv: UnsafeMutablePointer<Float>,
+                       att: UnsafeMutablePointer<Float>, datt: UnsafeMutablePointer<Float>, dout: UnsafePointer<Float>,
+                       q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>) {
+        let qs = Int32(qStride), ks = Int32(kvStride), os = Int32(outStride), ld = Int32(Tk), d = Int32(D)
+        let keys = Int32(visibleKeys(block)), rows = Int32(block.count), r0 = block.lowerBound
+        let a = att + (b * H + h) * Tq * Tk, da = datt + (b * H + h) * Tq * Tk
+        let qh = q + queryOffset(b, h), kg = k + keyOffset(b, h), vg = v + keyOffset(b, h)
+        probabilities(a, qh, kg, block)
+        let pb = a + r0 * Tk, db = da + r0 * Tk, qb = qh + r0 * qStride
+        let dob = dout + outputOffset(b, h) + r0 * outStride, dqb = dq + queryOffset(b, h) + r0 * qStride
+        // dP = dO · Vᵀ;  dV += Pᵀ · dO
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, keys, d, 1, dob, os, vg, ks, 0, db, ld)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, d, rows, 1, pb, ld, dob, os, 1, dv, ks)
+        for i in block {
+            let visible = visibleKeys(i..<i + 1)
+            softmaxBackwardInPlace(da + i * Tk, a + i * Tk, visible, scale: scale)
+            (da + i * Tk + visible).update(repeating: 0, count: Int(keys) - visible)
+        }
+        // dQ = dS · K;  dK += dSᵀ · Q   (dS already carries the 1/√D)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, d, keys, 1, db, ld, kg, ks, 0, dqb, qs)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, keys, d, rows, 1, db, ld, qb, qs, 1, dk, ks)
     }
 }
 

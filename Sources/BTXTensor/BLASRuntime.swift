@@ -85,6 +85,23 @@ public enum BLASRuntime {
     /// OpenBLAS's thread count.
     public static var threads: Int { Int(openblas_get_num_threads()) }
 
+    /// Makes OpenBLAS run every call on the calling thread. The model's kernels split their products
+    /// over their own worker pool (`matmulForward`'s `threads`), so OpenBLAS's threads would only
+    /// oversubscribe the cores, spin between calls, and allocate when their count changes. Cheap
+    /// when already single-threaded, so every model calls it once when it is built.
+    public static func useCallerThreadOnly() {
+        if openblas_get_num_threads() != 1 { openblas_set_num_threads(1) }
+    }
+
+    /// Runs `body` with OpenBLAS's own threading set to `threads` (benchmarks that time OpenBLAS's
+    /// multithreaded sgemm as a reference), then restores the previous count.
+    public static func withThreads<R>(_ threads: Int, _ body: () throws -> R) rethrows -> R {
+        let previous = openblas_get_num_threads()
+        openblas_set_num_threads(Int32(threads))
+        defer { openblas_set_num_threads(previous) }
+        return try body()
+    }
+
     /// Measured sgemm throughput in GFLOP/s for C[m×n] = A[m×k]·B[k×n] (best of `repeats`).
     public static func measureSGEMM(m: Int, n: Int, k: Int, transposeB: Bool = false, repeats: Int = 5) -> Double {
         var rng = SplitMix64(seed: 1)

@@ -10,4 +10,7 @@
 /// All matrices are row-major `Float` buffers; weights follow Hugging Face `nn.Linear`: `[out, in]`.
 /// Backward functions *accumulate* into weight gradients (so gradient accumulation is free) and
 /// say per argument whether an input gradient is overwritten or accumulated.
+///
+/// Threading: a kernel with a `threads` argument splits its work over `parallelFor`'s worker pool
+/// as `ParallelKernel` values (no allocation); OpenBLAS itself runs single-threaded inside them.
 public enum BTXTensorModule {}

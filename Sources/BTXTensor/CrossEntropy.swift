@@ -5,12 +5,7 @@ import Foundation
 public func crossEntropyForward(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
                                 _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, threads: Int = 1) -> Float {
     // losses: [N];  logits: [N, V] (probabilities on return);  targets: [N]
-    parallelFor(N, threads: threads) { n in
-        let row = logits + n * V
-        softmaxInPlace(row, V)
-        // NOTE: the probability can underflow to 0 for a hopeless target; clamp so the loss stays finite.
-        losses[n] = -Foundation.log(max(row[Int(targets[n])], Float.leastNormalMagnitude))
-    }
+    parallelFor(N, threads: threads, CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V))
     var total = 0.0
     for n in 0..<N { total += Double(losses[n]) }
     return Float(total / Double(N))
@@ -21,7 +16,26 @@ public func crossEntropyForward(_ losses: UnsafeMutablePointer<Float>, _ logits:
 /// (1/N for a mean over rows; divide further for gradient accumulation).
 public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets: UnsafePointer<Int32>,
                                  dloss: Float, _ N: Int, _ V: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads) { n in
+    parallelFor(N, threads: threads, CrossEntropyBackwardRow(probs: probs, targets: targets, dloss: dloss, V: V))
+}
+
+/// Row `n` of `crossEntropyForward`.
+struct CrossEntropyForwardRow: ParallelKernel {
+    let losses, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, V: Int
+
+    func callAsFunction(_ n: Int) {
+        let row = logits + n * V
+        softmaxInPlace(row, V)
+        // NOTE: the probability can underflow to 0 for a hopeless target; clamp so the loss stays finite.
+        losses[n] = -Foundation.log(max(row[Int(targets[n])], Float.leastNormalMagnitude))
+    }
+}
+
+/// Row `n` of `crossEntropyBackward`.
+struct CrossEntropyBackwardRow: ParallelKernel {
+    let probs: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, dloss: Float, V: Int
+
+    func callAsFunction(_ n: Int) {
         let row = probs + n * V
         var i = 0
         while i + 8 <= V { VectorMath.store(VectorMath.load(row, i) * dloss, row, i); i += 8 }

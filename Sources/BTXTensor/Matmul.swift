@@ -3,33 +3,70 @@ import CBLAS
 /// A linear layer without bias, as Hugging Face's `nn.Linear(bias=False)`:
 /// `out[N, OC] = inp[N, C] · weight[OC, C]ᵀ` through `cblas_sgemm`.
 /// With `accumulate` the product is added to `out` instead of replacing it.
+///
+/// With `threads > 1` the rows are split into one block per thread, each a single-threaded sgemm
+/// (see `BLASRuntime.useCallerThreadOnly`). Each output element is the same dot product in the same
+/// order whatever the split, so the result does not depend on the thread count.
 @inline(__always)
 public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                           _ weight: UnsafePointer<Float>, _ N: Int, _ C: Int, _ OC: Int,
-                          accumulate: Bool = false) {
+                          accumulate: Bool = false, threads: Int = 1) {
     // out:    [N, OC]
     // inp:    [N, C]
     // weight: [OC, C]
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(OC), Int32(C),
-                1, inp, Int32(C), weight, Int32(C), accumulate ? 1 : 0, out, Int32(OC))
+    let parts = matmulParts(N, threads)
+    parallelFor(parts, threads: parts, MatmulForwardBlock(out: out, inp: inp, weight: weight, N: N, C: C, OC: OC,
+                                                          beta: accumulate ? 1 : 0, parts: parts))
 }
 
 /// Backward of `matmulForward`: `dweight[OC, C] += doutᵀ · inp` and `dinp[N, C] = dout · weight`
 /// (overwritten, or added with `accumulateInput`; skipped when `dinp` is nil). A nil `dweight` (a
-/// frozen weight) skips the weight-gradient product.
+/// frozen weight) skips the weight-gradient product. With `threads > 1` each thread computes a block
+/// of `dinp`'s rows and a block of `dweight`'s rows in one region.
 @inline(__always)
 public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>?,
                            _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                            _ weight: UnsafePointer<Float>, _ N: Int, _ C: Int, _ OC: Int,
-                           accumulateInput: Bool = false) {
+                           accumulateInput: Bool = false, threads: Int = 1) {
     // dinp:    [N, C]
     // dweight: [OC, C]
     // dout:    [N, OC]
-    if let dinp {
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
-                    1, dout, Int32(OC), weight, Int32(C), accumulateInput ? 1 : 0, dinp, Int32(C))
-    }
-    guard let dweight else { return }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(OC), Int32(C), Int32(N),
-                1, dout, Int32(OC), inp, Int32(C), 1, dweight, Int32(C))
+    let parts = min(matmulParts(N, threads), matmulParts(OC, threads))
+    parallelFor(parts, threads: parts, MatmulBackwardBlock(dinp: dinp, dweight: dweight, dout: dout, inp: inp, weight: weight,
+                                                           N: N, C: C, OC: OC, beta: accumulateInput ? 1 : 0, parts: parts))
 }
+
+/// Block `p` of `parts` of `matmulForward`'s rows.
+struct MatmulForwardBlock: ParallelKernel {
+    let out: UnsafeMutablePointer<Float>, inp, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int, beta: Float, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let rows = blockRange(p, of: parts, count: N)
+        guard !rows.isEmpty else { return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows.count), Int32(OC), Int32(C),
+                    1, inp + rows.lowerBound * C, Int32(C), weight, Int32(C), beta, out + rows.lowerBound * OC, Int32(OC))
+    }
+}
+
+/// Block `p` of `parts` of `matmulBackward`: a block of `dinp`'s rows, then one of `dweight`'s.
+struct MatmulBackwardBlock: ParallelKernel {
+    let dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dout, inp, weight: UnsafePointer<Float>
+    let N: Int, C: Int, OC: Int, beta: Float, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let rows = blockRange(p, of: parts, count: N), outs = blockRange(p, of: parts, count: OC)
+        if let dinp, !rows.isEmpty {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows.count), Int32(C), Int32(OC),
+                        1, dout + rows.lowerBound * OC, Int32(OC), weight, Int32(C), beta, dinp + rows.lowerBound * C, Int32(C))
+        }
+        if let dweight, !outs.isEmpty {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(outs.count), Int32(C), Int32(N),
+                        1, dout + outs.lowerBound, Int32(OC), inp, Int32(C), 1, dweight + outs.lowerBound * C, Int32(C))
+        }
+    }
+}
+
+/// Blocks to split a product with `rows` output rows into: one per thread, but none smaller than
+/// 32 rows (below that the split costs more than it saves).
+@inline(__always)
+func matmulParts(_ rows: Int, _ threads: Int) -> Int { max(1, min(threads, rows / 32)) }

@@ -1,36 +1,68 @@
-import CBLAS
 import Dispatch
 
-/// Runs `body(i)` for every `i` in `0..<count` on up to `threads` threads.
+/// The body of a parallel region as a value: the pointers and sizes it works on, and what it does
+/// for item `i`. Each item must write only its own outputs.
 ///
-/// Items are dealt round-robin to a fixed set of workers, and each item must write only its own
-/// outputs: the result is then bitwise the same for every thread count.
-@inline(__always)
-public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
-    let workers = min(max(1, threads), count)
-    if workers <= 1 {
-        for i in 0..<count { body(i) }
-        return
-    }
-    if ThreadPool.shared.run(count: count, workers: workers, body) { return }
-    DispatchQueue.concurrentPerform(iterations: workers) { worker in
+/// NOTE: the training step's kernels are such values rather than closures because a value can be
+/// handed to the worker threads by address, without allocating (see `ThreadPool`).
+public protocol ParallelKernel {
+    /// Processes item `i`.
+    func callAsFunction(_ i: Int)
+}
+
+extension ParallelKernel {
+    /// Items `worker`, `worker + workers`, … below `count`.
+    @inline(__always)
+    func runShare(worker: Int, of workers: Int, count: Int) {
         var i = worker
         while i < count {
-            body(i)
+            self(i)
             i += workers
         }
     }
 }
 
-/// Runs `body` with OpenBLAS restricted to one thread, for regions that call many small GEMMs from
-/// several threads of their own (per-head attention). Restores the previous count afterwards.
+/// Runs `kernel(i)` for every `i` in `0..<count` on up to `threads` threads, without allocating.
 ///
-/// NOTE: OpenBLAS's thread count is process-wide; nesting its threads inside ours would
-/// oversubscribe the cores, and its per-call threading does not pay on 256×64 products anyway.
-public func withSingleThreadedBLAS<R>(_ body: () throws -> R) rethrows -> R {
-    let previous = openblas_get_num_threads()
-    if previous == 1 { return try body() }
-    openblas_set_num_threads(1)
-    defer { openblas_set_num_threads(previous) }
-    return try body()
+/// Items are dealt round-robin to a fixed set of workers, and each item must write only its own
+/// outputs: the result is then bitwise the same for every thread count. A nested or concurrent
+/// call (the pool is busy) falls back to GCD, which allocates.
+@inline(__always)
+public func parallelFor<K: ParallelKernel>(_ count: Int, threads: Int, _ kernel: K) {
+    let workers = min(max(1, threads), count)
+    if workers <= 1 {
+        for i in 0..<count { kernel(i) }
+        return
+    }
+    if ThreadPool.shared.run(count: count, workers: workers, kernel) { return }
+    DispatchQueue.concurrentPerform(iterations: workers) { kernel.runShare(worker: $0, of: workers, count: count) }
+}
+
+/// `parallelFor` with a closure body, for code outside the training step: making the closure
+/// callable from the workers boxes it, one small allocation per call when it runs in parallel.
+@inline(__always)
+public func parallelFor(_ count: Int, threads: Int, _ body: (Int) -> Void) {
+    if min(max(1, threads), count) <= 1 {
+        for i in 0..<count { body(i) }
+        return
+    }
+    withoutActuallyEscaping(body) { parallelFor(count, threads: threads, ClosureKernel(body: $0)) }
+}
+
+/// A closure as a `ParallelKernel`.
+struct ClosureKernel: ParallelKernel {
+    let body: (Int) -> Void
+    func callAsFunction(_ i: Int) { body(i) }
+}
+
+/// Splits `0..<count` into `parts` contiguous ranges (the last one shorter), each a multiple of
+/// `align` long, for kernels that give each thread a block of rows.
+///
+/// NOTE: the default 24 keeps sgemm bitwise independent of the split: OpenBLAS computes the last
+/// rows of a row-major product (its column-major "N" tail, 12 wide for the Haswell/Zen kernels, 4
+/// or 8 for others) with a different micro-kernel, so a block boundary off that grid changes bits.
+@inline(__always)
+public func blockRange(_ part: Int, of parts: Int, count: Int, align: Int = 24) -> Range<Int> {
+    let chunk = ((count + parts - 1) / parts + align - 1) / align * align
+    return min(count, part * chunk)..<min(count, (part + 1) * chunk)
 }

@@ -7,7 +7,14 @@ public func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMut
     // rstd:   [N]
     // inp:    [N, C]
     // weight: [C]
-    parallelFor(N, threads: threads) { n in
+    parallelFor(N, threads: threads, RMSNormForwardRow(out: out, rstd: rstd, inp: inp, weight: weight, C: C, eps: eps))
+}
+
+/// Row `n` of `rmsnormForward`.
+struct RMSNormForwardRow: ParallelKernel {
+    let out, rstd: UnsafeMutablePointer<Float>, inp, weight: UnsafePointer<Float>, C: Int, eps: Float
+
+    func callAsFunction(_ n: Int) {
         let x = inp + n * C, y = out + n * C
         let r = 1 / (Float(VectorMath.sumOfSquares(x, C) / Double(C)) + eps).squareRoot()
         rstd[n] = r
@@ -28,7 +35,39 @@ public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Unsa
                             _ N: Int, _ C: Int, threads: Int = 1) {
     // dinp, dout, inp: [N, C]; dweight, weight: [C]; rstd: [N]
     // dx = r · (w·dy − x̂ · mean(w·dy · x̂)),  x̂ = x · r
-    parallelFor(N, threads: threads) { n in
+    parallelFor(N, threads: threads, RMSNormBackwardRow(dinp: dinp, dout: dout, inp: inp, weight: weight, rstd: rstd, C: C))
+    // The weight gradient sums over rows in row order (reproducible); threads take column blocks on
+    // the 8-wide grid, so each column is summed the same way whatever the split.
+    guard let dweight else { return }
+    let parts = max(1, min(threads, C / 64))
+    parallelFor(parts, threads: parts, RMSNormWeightGradientColumns(dweight: dweight, dout: dout, inp: inp, rstd: rstd,
+                                                                   N: N, C: C, parts: parts))
+}
+
+/// Column block `p` of `parts` of `rmsnormBackward`'s weight gradient: `dweight[c] += Σₙ dy·x·r`.
+struct RMSNormWeightGradientColumns: ParallelKernel {
+    let dweight: UnsafeMutablePointer<Float>, dout, inp, rstd: UnsafePointer<Float>, N: Int, C: Int, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let columns = blockRange(p, of: parts, count: C, align: 8)
+        for n in 0..<N {
+            let x = inp + n * C, dy = dout + n * C, r = rstd[n]
+            var c = columns.lowerBound
+            while c + 8 <= columns.upperBound {
+                let g = VectorMath.load(dy, c) * VectorMath.load(x, c) * r
+                VectorMath.store(VectorMath.load(dweight, c) + g, dweight, c)
+                c += 8
+            }
+            while c < columns.upperBound { dweight[c] += dy[c] * x[c] * r; c += 1 }
+        }
+    }
+}
+
+/// Row `n` of `rmsnormBackward`'s input gradient.
+struct RMSNormBackwardRow: ParallelKernel {
+    let dinp: UnsafeMutablePointer<Float>, dout, inp, weight, rstd: UnsafePointer<Float>, C: Int
+
+    func callAsFunction(_ n: Int) {
         let x = inp + n * C, dy = dout + n * C, dx = dinp + n * C
         let r = rstd[n]
         var acc = SIMD8<Float>.zero
@@ -47,18 +86,5 @@ public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Unsa
             c += 8
         }
         while c < C { dx[c] += (dy[c] * weight[c] - x[c] * m) * r; c += 1 }
-    }
-    guard let dweight else { return }
-    // The weight gradient sums over rows: serial, in row order, for reproducibility.
-    for n in 0..<N {
-        let x = inp + n * C, dy = dout + n * C
-        let r = rstd[n]
-        var c = 0
-        while c + 8 <= C {
-            let g = VectorMath.load(dy, c) * VectorMath.load(x, c) * r
-            VectorMath.store(VectorMath.load(dweight, c) + g, dweight, c)
-            c += 8
-        }
-        while c < C { dweight[c] += dy[c] * x[c] * r; c += 1 }
     }
 }

@@ -32,38 +32,53 @@ public struct RoPETable {
 }
 
 /// Rotates `x[B, T, NH, D]` in place by position `start + t` (HF `apply_rotary_pos_emb`):
-/// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`.
+/// `x'[i] = x[i]·cos − x[i+D/2]·sin`, `x'[i+D/2] = x[i+D/2]·cos + x[i]·sin`. Rows are `stride`
+/// floats apart (default `NH·D`; more when `x` is a view into a fused `[q|k|v]`).
 public func ropeForward(_ x: UnsafeMutablePointer<Float>, _ table: RoPETable,
-                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0) {
-    ropeRotate(x, table, B, T, NH, D, start: start, sign: 1)
+                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0, stride: Int? = nil, threads: Int = 1) {
+    ropeRotate(x, table, B, T, NH, D, start: start, stride: stride ?? NH * D, sign: 1, threads: threads)
 }
 
 /// Backward of `ropeForward`, in place on the gradient: the rotation's transpose (angle negated).
 public func ropeBackward(_ dx: UnsafeMutablePointer<Float>, _ table: RoPETable,
-                         _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0) {
-    ropeRotate(dx, table, B, T, NH, D, start: start, sign: -1)
+                         _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int = 0, stride: Int? = nil, threads: Int = 1) {
+    ropeRotate(dx, table, B, T, NH, D, start: start, stride: stride ?? NH * D, sign: -1, threads: threads)
 }
 
 @inline(__always)
-private func ropeRotate(_ x: UnsafeMutablePointer<Float>, _ table: RoPETable,
-                        _ B: Int, _ T: Int, _ NH: Int, _ D: Int, start: Int, sign: Float) {
+private func ropeRotate(_ x: UnsafeMutablePointer<Float>, _ table: RoPETable, _ B: Int, _ T: Int, _ NH: Int, _ D: Int,
+                        start: Int, stride: Int, sign: Float, threads: Int) {
     precondition(D == table.headSize && start + T <= table.positions, "RoPE table too small")
-    let half = D / 2
     table.cos.withUnsafeBufferPointer { cosTable in
         table.sin.withUnsafeBufferPointer { sinTable in
-            for b in 0..<B {
-                for t in 0..<T {
-                    let cs = cosTable.baseAddress! + (start + t) * half
-                    let sn = sinTable.baseAddress! + (start + t) * half
-                    for h in 0..<NH {
-                        let lo = x + ((b * T + t) * NH + h) * D, hi = lo + half
-                        for i in 0..<half {
-                            let a = lo[i], c = hi[i], s = sign * sn[i]
-                            lo[i] = a * cs[i] - c * s
-                            hi[i] = c * cs[i] + a * s
-                        }
-                    }
-                }
+            parallelFor(B * T, threads: threads, RoPERow(x: x, cos: cosTable.baseAddress!, sin: sinTable.baseAddress!,
+                                                         T: T, NH: NH, D: D, start: start, stride: stride, sign: sign))
+        }
+    }
+}
+
+/// Row `r` (batch r / T, position start + r % T) of `ropeForward` / `ropeBackward`: every head.
+struct RoPERow: ParallelKernel {
+    let x: UnsafeMutablePointer<Float>, cos, sin: UnsafePointer<Float>
+    let T: Int, NH: Int, D: Int, start: Int, stride: Int, sign: Float
+
+    func callAsFunction(_ r: Int) {
+        let half = D / 2, cs = cos + (start + r % T) * half, sn = sin + (start + r % T) * half
+        for h in 0..<NH {
+            let lo = x + r * stride + h * D, hi = lo + half
+            var i = 0
+            while i + 8 <= half {
+                let a = VectorMath.load(lo, i), c = VectorMath.load(hi, i)
+                let cv = VectorMath.load(cs, i), s = sign * VectorMath.load(sn, i)
+                VectorMath.store(a * cv - c * s, lo, i)
+                VectorMath.store(c * cv + a * s, hi, i)
+                i += 8
+            }
+            while i < half {
+                let a = lo[i], c = hi[i], s = sign * sn[i]
+                lo[i] = a * cs[i] - c * s
+                hi[i] = c * cs[i] + a * s
+                i += 1
             }
         }
     }

@@ -7,6 +7,11 @@ import Foundation
 /// The calling thread runs worker 0 itself; workers 1… wake on their own semaphore, run, and
 /// signal completion. One caller at a time: a second, concurrent caller gets `false` from `run`
 /// and falls back to GCD.
+///
+/// NOTE: the job is published as a pointer to the caller's `ParallelKernel` value (on its stack)
+/// plus the kernel's type, never as a closure: turning a non-escaping closure into one that other
+/// threads can call (`withoutActuallyEscaping`) boxes it on the heap, one allocation per region
+/// (seen with the malloc tracer, `AllocationTrace` in the tests).
 final class ThreadPool: @unchecked Sendable {
     /// The pool `parallelFor` uses; its threads are created on first use and never exit.
     static let shared = ThreadPool()
@@ -14,36 +19,35 @@ final class ThreadPool: @unchecked Sendable {
     private let busy = NSLock()
     private var wake = [DispatchSemaphore]()
     private let finished = DispatchSemaphore(value: 0)
-    private var job: ((Int) -> Void)?
+    private var job: UnsafeRawPointer?             // → the caller's kernel value
+    private var jobType: (any ParallelKernel.Type)?
     private var count = 0, workers = 0
 
-    /// Runs `body(i)` for `i` in `0..<count`, dealt round-robin to `workers` threads (worker 0 is the
-    /// calling thread), and waits for all of them. Returns false without running anything when
+    /// Runs `kernel(i)` for `i` in `0..<count`, dealt round-robin to `workers` threads (worker 0 is
+    /// the calling thread), and waits for all of them. Returns false without running anything when
     /// another caller holds the pool.
-    func run(count: Int, workers: Int, _ body: (Int) -> Void) -> Bool {
+    func run<K: ParallelKernel>(count: Int, workers: Int, _ kernel: K) -> Bool {
         guard busy.try() else { return false }
         defer { busy.unlock() }
         while wake.count < workers - 1 { spawnWorker() }
-        withoutActuallyEscaping(body) { escapable in
-            job = escapable
+        withUnsafePointer(to: kernel) { pointer in
+            job = UnsafeRawPointer(pointer)
+            jobType = K.self
             self.count = count
             self.workers = workers
             for w in 1..<workers { wake[w - 1].signal() }
-            work(0)
+            kernel.runShare(worker: 0, of: workers, count: count)
             for _ in 1..<workers { finished.wait() }
             job = nil
+            jobType = nil
         }
         return true
     }
 
     /// Worker `worker`'s share of the current job.
     private func work(_ worker: Int) {
-        guard let job else { return }
-        var i = worker
-        while i < count {
-            job(i)
-            i += workers
-        }
+        guard let job, let jobType else { return }
+        runShare(jobType, job, worker: worker, of: workers, count: count)
     }
 
     private func spawnWorker() {
@@ -59,4 +63,11 @@ final class ThreadPool: @unchecked Sendable {
         thread.name = "btx-worker-\(index)"
         thread.start()
     }
+}
+
+/// Runs worker `worker`'s share of the kernel of type `K` at `pointer` (the existential metatype is
+/// opened here, so the call is direct).
+private func runShare<K: ParallelKernel>(_ type: K.Type, _ pointer: UnsafeRawPointer, worker: Int, of workers: Int,
+                                         count: Int) {
+    pointer.assumingMemoryBound(to: K.self).pointee.runShare(worker: worker, of: workers, count: count)
 }

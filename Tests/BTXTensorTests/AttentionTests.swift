@@ -97,4 +97,41 @@ final class AttentionTests: XCTestCase {
         let (q, k, v) = inputs(small)
         XCTAssertEqual(forward(small, q, k, v, threads: 1), forward(small, q, k, v, threads: 2))
     }
+
+    /// q, k, v as views into one fused `[q | k | v]` row buffer (the model's layout) give the same
+    /// output and gradients, bit for bit, as separate dense tensors; the gaps stay untouched.
+    func testFusedRowViewsMatchSeparateTensors() {
+        let d = long, qw = d.H * d.D, kw = d.KVH * d.D, S = qw + 2 * kw, rows = d.B * d.T
+        let (q, k, v) = inputs(d)
+        var fused = [Float](repeating: 0, count: rows * S)
+        for r in 0..<rows {
+            for i in 0..<qw { fused[r * S + i] = q[r * qw + i] }
+            for i in 0..<kw { fused[r * S + qw + i] = k[r * kw + i]; fused[r * S + qw + kw + i] = v[r * kw + i] }
+        }
+        var out = [Float](repeating: 0, count: rows * qw), att = [Float](repeating: 0, count: d.B * d.H * d.T * d.T)
+        var datt = att
+        fused.withUnsafeBufferPointer { f in
+            let p = f.baseAddress!
+            attentionForward(&out, &att, p, p + qw, p + qw + kw, d.B, d.T, d.T, d.H, d.KVH, d.D, qStride: S, kvStride: S,
+                             threads: 2)
+        }
+        XCTAssertEqual(out, forward(d, q, k, v))
+
+        let proj = GradientCheck.randomFloats(d.q, seed: 23)
+        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = dk
+        attentionBackward(&dq, &dk, &dv, &att, &datt, proj, q, k, v, d.B, d.T, d.T, d.H, d.KVH, d.D, threads: 2)
+        var dfused = [Float](repeating: 7, count: rows * S)  // 7: a value no gradient writes
+        fused.withUnsafeBufferPointer { f in
+            dfused.withUnsafeMutableBufferPointer { g in
+                let p = f.baseAddress!, dp = g.baseAddress!
+                attentionBackward(dp, dp + qw, dp + qw + kw, &att, &datt, proj, p, p + qw, p + qw + kw,
+                                  d.B, d.T, d.T, d.H, d.KVH, d.D, qStride: S, kvStride: S, threads: 2)
+            }
+        }
+        for r in 0..<rows {
+            XCTAssertEqual(Array(dfused[r * S..<r * S + qw]), Array(dq[r * qw..<(r + 1) * qw]))
+            XCTAssertEqual(Array(dfused[r * S + qw..<r * S + qw + kw]), Array(dk[r * kw..<(r + 1) * kw]))
+            XCTAssertEqual(Array(dfused[r * S + qw + kw..<(r + 1) * S]), Array(dv[r * kw..<(r + 1) * kw]))
+        }
+    }
 }

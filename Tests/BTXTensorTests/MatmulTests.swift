@@ -42,4 +42,25 @@ final class MatmulTests: XCTestCase {
         for i in 0..<dw1.count { XCTAssertEqual(dw2[i], 2 * dw1[i], accuracy: 1e-5) }
         for i in 0..<dx1.count { XCTAssertEqual(dx2[i], 2 * dx1[i], accuracy: 1e-5) }
     }
+
+    /// Split into row blocks over two threads (big enough that every product splits, the second
+    /// block not a multiple of the kernels' width), forward and backward give the same bits as one
+    /// thread: each element is the same dot product with the same micro-kernel.
+    func testSplittingOverThreadsChangesNoBits() {
+        let N = 100, C = 33, OC = 70
+        let x = GradientCheck.randomFloats(N * C, seed: 1), w = GradientCheck.randomFloats(OC * C, seed: 2)
+        let dy = GradientCheck.randomFloats(N * OC, seed: 3)
+        func run(_ threads: Int) -> [[Float]] {
+            var out = [Float](repeating: 0, count: N * OC), dx = [Float](repeating: 0, count: N * C)
+            var dw = [Float](repeating: 0, count: OC * C)
+            matmulForward(&out, x, w, N, C, OC, threads: threads)
+            matmulBackward(&dx, &dw, dy, x, w, N, C, OC, threads: threads)
+            return [out, dx, dw]
+        }
+        let one = run(1), two = run(2)
+        for (i, name) in ["out", "dx", "dw"].enumerated() {
+            let differing = zip(one[i], two[i]).filter { $0 != $1 }.count
+            XCTAssertEqual(differing, 0, "\(name): \(differing) elements differ")
+        }
+    }
 }

@@ -30,4 +30,27 @@ final class RMSNormTests: XCTestCase {
         XCTAssertLessThan(GradientCheck.relativeError(x, analytic: dx, eps: 1e-3) { GradientCheck.project(self.forward($0, w), proj) }, 1e-2)
         XCTAssertLessThan(GradientCheck.relativeError(w, analytic: dw, eps: 1e-3) { GradientCheck.project(self.forward(x, $0), proj) }, 1e-2)
     }
+
+    /// Wide enough that the weight gradient splits into column blocks: two threads give the same
+    /// bits as one, and both match finite differences.
+    func testWeightGradientSplitOverColumnsIsBitwiseTheSameAsOneThread() {
+        let N = 5, C = 203
+        let x = GradientCheck.randomFloats(N * C, seed: 4), w = GradientCheck.randomFloats(C, seed: 5)
+        let proj = GradientCheck.randomFloats(N * C, seed: 6)
+        var out = [Float](repeating: 0, count: N * C), rstd = [Float](repeating: 0, count: N)
+        rmsnormForward(&out, &rstd, x, w, N, C, eps: 1e-5)
+        func weightGradient(_ threads: Int) -> [Float] {
+            var dx = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0.5, count: C)
+            rmsnormBackward(&dx, &dw, proj, x, w, rstd, N, C, threads: threads)
+            return dw
+        }
+        let one = weightGradient(1), two = weightGradient(2)
+        XCTAssertEqual(one, two)
+        let loss = { (w: [Float]) -> Double in
+            var y = [Float](repeating: 0, count: N * C), r = [Float](repeating: 0, count: N)
+            rmsnormForward(&y, &r, x, w, N, C, eps: 1e-5)
+            return GradientCheck.project(y, proj)
+        }
+        XCTAssertLessThan(GradientCheck.relativeError(w, analytic: two.map { $0 - 0.5 }, eps: 1e-3, loss: loss), 1e-2)
+    }
 }

@@ -36,4 +36,28 @@ final class SwiGLUTests: XCTestCase {
         XCTAssertEqual(ga, dg)
         XCTAssertEqual(ua, du)
     }
+
+    /// Gate and up as the two halves of one `[N, 2I]` buffer (the fused product's output, row
+    /// stride 2I) give the same values, in place, as separate tensors.
+    func testFusedGateUpRowsMatchSeparateTensors() {
+        let g = GradientCheck.randomFloats(N * I, seed: 10, std: 3), u = GradientCheck.randomFloats(N * I, seed: 11)
+        let proj = GradientCheck.randomFloats(N * I, seed: 12)
+        var fused = [Float](repeating: 0, count: N * 2 * I)
+        for n in 0..<N {
+            for i in 0..<I { fused[n * 2 * I + i] = g[n * I + i]; fused[n * 2 * I + I + i] = u[n * I + i] }
+        }
+        var out = [Float](repeating: 0, count: N * I)
+        fused.withUnsafeMutableBufferPointer { f in
+            let p = f.baseAddress!
+            swigluForward(&out, p, p + I, N, I, stride: 2 * I, threads: 2)
+            swigluBackward(p, p + I, proj, p, p + I, N, I, stride: 2 * I, threads: 2)
+        }
+        XCTAssertEqual(out, forward(g, u))
+        var dg = [Float](repeating: 0, count: N * I), du = dg
+        swigluBackward(&dg, &du, proj, g, u, N, I)
+        for n in 0..<N {
+            XCTAssertEqual(Array(fused[n * 2 * I..<n * 2 * I + I]), Array(dg[n * I..<(n + 1) * I]))
+            XCTAssertEqual(Array(fused[n * 2 * I + I..<(n + 1) * 2 * I]), Array(du[n * I..<(n + 1) * I]))
+        }
+    }
 }

@@ -1,0 +1,54 @@
+import BTXModel
+import BTXTensor
+import TestSupport
+import XCTest
+
+/// The training step allocates nothing after its first step (issue 3), proven with glibc's malloc
+/// tracer in a child process (see `AllocationTrace`).
+final class TrainerAllocationTests: XCTestCase {
+    func testTrainingStepsAfterTheFirstAllocateNothing() throws {
+        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/testTracedTrainingSteps") else {
+            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
+        }
+        XCTAssertEqual(allocations.count, 0, "allocations in steps 2–3:\n" + allocations.prefix(20).joined(separator: "\n"))
+    }
+
+    func testTheTracerSeesAnAllocation() throws {
+        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/testTracedAllocation") else {
+            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
+        }
+        XCTAssertGreaterThanOrEqual(allocations.count, 1)
+    }
+
+    /// Run by the tests above in a child process (and on its own as a small training run): one
+    /// warm-up step, then two traced steps. Big enough that every kernel splits its work over
+    /// both threads (≥ 64 rows per product, two attention blocks per head), with grouped-query
+    /// attention, gradient accumulation and clipping on.
+    func testTracedTrainingSteps() throws {
+        let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 88, numHiddenLayers: 2, numAttentionHeads: 4,
+                                numKeyValueHeads: 2, vocabSize: 100, maxPositionEmbeddings: 72)
+        let B = 2, T = 72
+        let p = ParameterSet(layout: LlamaParameters.layout(c))
+        LlamaParameters.initialize(p, seed: 3)
+        let model = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, threads: 2)
+        let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
+            steps: 3, batchSize: B, sequenceLength: T, gradientAccumulation: 2, learningRate: 1e-3, warmupSteps: 1,
+            gradientClip: 1e-3, seed: 1))
+        var rng = SplitMix64(seed: 5)
+        let data = (0..<B * (T + 1)).map { _ in Int32(rng.next() % 100) }
+        let batches: BatchSource = { _, _, out in data.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: $0.count) } }
+        let first = try trainer.trainStep(batches: batches).loss
+        var second = Double.nan, third = Double.nan
+        try AllocationTrace.record {
+            second = try trainer.trainStep(batches: batches).loss
+            third = try trainer.trainStep(batches: batches).loss
+        }
+        XCTAssertTrue(first.isFinite && second.isFinite && third.isFinite)
+    }
+
+    /// Run by `testTheTracerSeesAnAllocation`: one allocation the tracer must see.
+    func testTracedAllocation() {
+        let n = AllocationTrace.record { [Int](repeating: 1, count: 1000 + Int.random(in: 0..<2)).count }
+        XCTAssertGreaterThan(n, 0)
+    }
+}
