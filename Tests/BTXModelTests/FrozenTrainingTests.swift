@@ -56,7 +56,7 @@ final class FrozenTrainingTests: XCTestCase {
         // Per micro-batch the experts' products are 3 per expert visited; the rest (attention, head, routers) remain.
         XCTAssertLessThan(new.weightGradientCalls, old.weightGradientCalls)
         XCTAssertLessThan(new.weightGradientFLOPs, old.weightGradientFLOPs)
-        let dense = 2 * 3 * (1 + c.numHiddenLayers * 5)  // micro-batches × (lm head + per layer q, k, v, o, router)
+        let dense = 2 * 3 * (1 + c.numHiddenLayers * 3)  // micro-batches × (lm head + per layer fused q|k|v, o, router)
         XCTAssertEqual(new.weightGradientCalls, dense)
     }
 
