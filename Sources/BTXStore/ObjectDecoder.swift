@@ -41,10 +41,11 @@ struct ObjectDecoder {
         let header = try Store.header(of: file)
         try begin(header.length)
         let slots = max(1, min(window, header.chunkCount))
-        let ring = UnsafeMutableRawBufferPointer.allocate(byteCount: slots * header.chunkSize, alignment: 64)
+        let slotSize = min(header.chunkSize, header.length)   // small objects get small buffers
+        let ring = UnsafeMutableRawBufferPointer.allocate(byteCount: slots * slotSize, alignment: 64)
         defer { ring.deallocate() }
         try run(file, header: header, expected: expected, output: { chunk in
-            let start = (chunk % slots) * header.chunkSize
+            let start = (chunk % slots) * slotSize
             return UnsafeMutableRawBufferPointer(rebasing: ring[start..<(start + header.chunkLength(chunk))])
         }, deliver: sink)
     }
@@ -64,8 +65,10 @@ struct ObjectDecoder {
                      deliver: (UnsafeRawBufferPointer) throws -> Void) throws {
         let fileSize = Int(try file.status().st_size)
         let window = max(1, min(self.window, header.chunkCount))
-        let frameCapacity = ZstdPool.bound(header.chunkSize)
-        let scratchSize = (frameCapacity + header.chunkSize + 63) & ~63   // per worker: frame, shuffled planes
+        let workers = max(1, min(self.workers, header.chunkCount))
+        let largest = min(header.chunkSize, header.length)   // small objects get small buffers
+        let frameCapacity = ZstdPool.bound(largest)
+        let scratchSize = (frameCapacity + largest + 63) & ~63   // per worker: frame, shuffled planes
         let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: workers * scratchSize, alignment: 64)
         defer { scratch.deallocate() }
         var records = [ChunkRecord](repeating: ChunkRecord(), count: window)

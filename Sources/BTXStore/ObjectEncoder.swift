@@ -50,6 +50,7 @@ struct ObjectEncoder {
         let header = ObjectHeader(elementSize: elementSize, length: source.count, chunkSize: chunkSize)
         try header.bytes.withUnsafeBytes { try file.write($0) }
         let window = max(1, min(self.window, header.chunkCount))
+        let workers = max(1, min(self.workers, header.chunkCount))
         let input = min(chunkSize, max(source.count, 1))
         let slotSize = (input + 4 + ZstdPool.bound(input) + 63) & ~63   // per slot: read-in chunk, record
         let slots = UnsafeMutableRawBufferPointer.allocate(byteCount: window * slotSize, alignment: 64)
