@@ -44,6 +44,7 @@ public final class AdamW {
     public var step = 0
     /// Tensors left untouched (no update, no decay; their gradients are zeroed before clipping so
     /// that they do not count in the norm): frozen experts, or everything but the routers.
+    /// `Trainer` starts it as the model's `frozen` set, whose gradients are never computed.
     public var frozen: Set<String> = []
     let threads: Int
 

@@ -54,9 +54,25 @@ public struct FeedForwardContext {
     public let scratch: FeedForwardScratch
     /// Threads for the element-wise kernels.
     public let threads: Int
+    /// Tensors that get no gradient (their weight-gradient products are skipped).
+    public let frozen: Set<String>
+    /// The model's counter of backward matrix products.
+    public let gemms: GEMMCounter
+
+    /// A context for layers over `parameters` (and `gradients`, nil for inference).
+    public init(config: LlamaConfig, parameters: ParameterSet, gradients: ParameterSet?, maxRows: Int,
+                scratch: FeedForwardScratch, threads: Int, frozen: Set<String> = [], gemms: GEMMCounter = GEMMCounter()) {
+        (self.config, self.parameters, self.gradients, self.maxRows) = (config, parameters, gradients, maxRows)
+        (self.scratch, self.threads, self.frozen, self.gemms) = (scratch, threads, frozen, gemms)
+    }
 }
 
 extension FeedForwardContext {
+    /// Where tensor `name`'s gradient goes: nil in inference or when the tensor is frozen.
+    public func gradient(_ name: String) -> UnsafeMutablePointer<Float>? {
+        frozen.contains(name) ? nil : gradients?.pointer(name)
+    }
+
     /// Throws unless `parameters` has tensor `name` with exactly `shape` (call for every tensor a
     /// layer reads, so that a bad checkpoint fails with a typed error, not a crash).
     public func require(_ name: String, shape: [Int]) throws {

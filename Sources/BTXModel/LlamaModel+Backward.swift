@@ -4,9 +4,9 @@ extension LlamaModel {
     /// Adds `∂(lossScale · loss)/∂weights` to `gradients` for the last `forward(sequences:)`, where
     /// loss is the mean cross-entropy it returned plus `auxiliaryLoss` (`lossScale = 1/steps` for
     /// gradient accumulation).
-    /// Destroys the probabilities left in `logits`.
+    /// Destroys the probabilities left in `logits`. Frozen tensors' gradients are not computed.
     public func backward(lossScale: Float = 1) {
-        guard gradients != nil, let dEmbedding, let dFinalNorm, let dLmHead else {
+        guard gradients != nil else {
             preconditionFailure("backward on a model built with training: false")
         }
         let N = batchSize * sequenceLength, C = config.hiddenSize, V = config.vocabSize
@@ -14,7 +14,7 @@ extension LlamaModel {
         // logits → dlogits in place; the final norm's output is still in `normed` from the forward pass.
         timer.measure(.lmHeadAndLoss) {
             crossEntropyBackward(ws.logits.pointer, ws.targets.pointer, dloss: lossScale / Float(N), N, V, threads: threads)
-            matmulBackward(ws.dnormed.pointer, dLmHead, ws.logits.pointer, ws.normed.pointer, lmHead, N, C, V)
+            gemms.matmulBackward(ws.dnormed.pointer, dLmHead, ws.logits.pointer, ws.normed.pointer, lmHead, N, C, V)
         }
         timer.measure(.norms) {
             ws.dresidual.zero()
@@ -25,7 +25,7 @@ extension LlamaModel {
             feedForwardBlockBackward(l, lossScale: lossScale)
             attentionBlockBackward(l)
         }
-        timer.measure(.embedding) { embeddingBackward(dEmbedding, ws.dresidual.pointer, ws.inputs.pointer, N, C) }
+        if let dEmbedding { timer.measure(.embedding) { embeddingBackward(dEmbedding, ws.dresidual.pointer, ws.inputs.pointer, N, C) } }
     }
 
     /// Sets every gradient to zero (call before the first micro-batch of a step).
@@ -43,7 +43,7 @@ extension LlamaModel {
             feedForward[l].backward(ws.dnormed.pointer, ws.dresidual.pointer, ws.normed.pointer, N, lossScale: lossScale)
         }
         timer.measure(.norms) {
-            rmsnormBackward(ws.dresidual.pointer, w.dPostNorm!, ws.dnormed.pointer, a.residualMid.pointer, w.postNorm,
+            rmsnormBackward(ws.dresidual.pointer, w.dPostNorm, ws.dnormed.pointer, a.residualMid.pointer, w.postNorm,
                             a.rstd2.pointer, N, C, threads: threads)
         }
     }
@@ -54,7 +54,7 @@ extension LlamaModel {
         let B = batchSize, T = sequenceLength, N = B * T
         let C = c.hiddenSize, H = c.numAttentionHeads, KVH = c.numKeyValueHeads, D = c.headSize, kv = KVH * D
         timer.measure(.attentionProjections) {
-            matmulBackward(ws.dattended.pointer, w.dO!, ws.dresidual.pointer, a.attended.pointer, w.o, N, C, C)
+            gemms.matmulBackward(ws.dattended.pointer, w.dO, ws.dresidual.pointer, a.attended.pointer, w.o, N, C, C)
         }
         timer.measure(.attentionCore) {
             attentionBackward(ws.dq.pointer, ws.dk.pointer, ws.dv.pointer, ws.att.pointer, ws.datt.pointer,
@@ -70,12 +70,12 @@ extension LlamaModel {
                            eps: Float(c.rmsNormEps), threads: threads)
         }
         timer.measure(.attentionProjections) {
-            matmulBackward(ws.dnormed.pointer, w.dq!, ws.dq.pointer, ws.normed.pointer, w.q, N, C, C)
-            matmulBackward(ws.dnormed.pointer, w.dk!, ws.dk.pointer, ws.normed.pointer, w.k, N, C, kv, accumulateInput: true)
-            matmulBackward(ws.dnormed.pointer, w.dv!, ws.dv.pointer, ws.normed.pointer, w.v, N, C, kv, accumulateInput: true)
+            gemms.matmulBackward(ws.dnormed.pointer, w.dq, ws.dq.pointer, ws.normed.pointer, w.q, N, C, C)
+            gemms.matmulBackward(ws.dnormed.pointer, w.dk, ws.dk.pointer, ws.normed.pointer, w.k, N, C, kv, accumulateInput: true)
+            gemms.matmulBackward(ws.dnormed.pointer, w.dv, ws.dv.pointer, ws.normed.pointer, w.v, N, C, kv, accumulateInput: true)
         }
         timer.measure(.norms) {
-            rmsnormBackward(ws.dresidual.pointer, w.dInputNorm!, ws.dnormed.pointer, a.residual.pointer, w.inputNorm,
+            rmsnormBackward(ws.dresidual.pointer, w.dInputNorm, ws.dnormed.pointer, a.residual.pointer, w.inputNorm,
                             a.rstd1.pointer, N, C, threads: threads)
         }
     }

@@ -19,6 +19,10 @@ public final class LlamaModel {
     public let batchSize: Int, sequenceLength: Int
     /// Threads for the attention and element-wise kernels (OpenBLAS keeps its own count).
     public let threads: Int
+    /// Tensors whose gradients `backward` does not compute (they stay zero): frozen weights.
+    public let frozen: Set<String>
+    /// Counts `backward`'s matrix products (tests prove frozen weights cost nothing with it).
+    public let gemms = GEMMCounter()
 
     let rope: RoPETable
     let blocks: [BlockWeights]
@@ -33,9 +37,12 @@ public final class LlamaModel {
     var lastRows = 0..<0
 
     /// Builds the model's buffers around `parameters` (laid out by `LlamaParameters.layout`).
-    /// `feedForward` builds each block's feed-forward layer (dense SwiGLU by default).
+    /// `feedForward` builds each block's feed-forward layer (dense SwiGLU by default). `frozen`
+    /// tensors get no gradient: their weight-gradient products are skipped, while the input
+    /// gradients still flow through them to the layers below.
     public init(config: LlamaConfig, parameters: ParameterSet, batchSize: Int, sequenceLength: Int,
-                training: Bool = true, threads: Int = 2, feedForward: FeedForwardFactory? = nil) throws {
+                training: Bool = true, threads: Int = 2, feedForward: FeedForwardFactory? = nil,
+                frozen: Set<String> = []) throws {
         try config.validate()
         guard batchSize > 0, sequenceLength > 0, sequenceLength <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("batch \(batchSize) × sequence \(sequenceLength) must be positive, sequence ≤ max_position_embeddings \(config.maxPositionEmbeddings)")
@@ -51,23 +58,25 @@ public final class LlamaModel {
         self.batchSize = batchSize
         self.sequenceLength = sequenceLength
         self.threads = max(1, threads)
+        self.frozen = frozen
         let N = batchSize * sequenceLength
         rope = RoPETable(headSize: config.headSize, positions: sequenceLength, theta: config.ropeTheta)
-        blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients) }
+        blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients, frozen: frozen) }
         acts = (0..<config.numHiddenLayers).map { _ in BlockActivations(config, rows: N) }
         ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, training: training)
         let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
                                          scratch: FeedForwardScratch(rows: N, width: config.intermediateSize, training: training),
-                                         threads: max(1, threads))
+                                         threads: max(1, threads), frozen: frozen, gemms: gemms)
         let factory = feedForward ?? { try DenseFeedForward(layer: $0, context: $1) }
         self.feedForward = try (0..<config.numHiddenLayers).map { try factory($0, context) }
         let head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
         embedding = parameters.pointer("model.embed_tokens.weight")
         finalNorm = parameters.pointer("model.norm.weight")
         lmHead = parameters.pointer(head)
-        dEmbedding = gradients?.pointer("model.embed_tokens.weight")
-        dFinalNorm = gradients?.pointer("model.norm.weight")
-        dLmHead = gradients?.pointer(head)
+        func gradient(_ name: String) -> UnsafeMutablePointer<Float>? { frozen.contains(name) ? nil : gradients?.pointer(name) }
+        dEmbedding = gradient("model.embed_tokens.weight")
+        dFinalNorm = gradient("model.norm.weight")
+        dLmHead = gradient(head)
     }
 
     /// Logits (or, after a forward pass with targets, probabilities) of the last forward pass, `[N, V]`.

@@ -20,7 +20,9 @@ public final class MoEFeedForward: FeedForwardLayer {
     let C: Int, I: Int, maxRows: Int, capacity: Int, alpha: Float, threads: Int
     let runtime: MoERuntime
     let ffn: FeedForwardScratch
-    let router: UnsafeMutablePointer<Float>, dRouter: UnsafeMutablePointer<Float>?
+    let router: UnsafeMutablePointer<Float>, dRouter: UnsafeMutablePointer<Float>?  // dRouter nil: inference or frozen
+    let training: Bool
+    let gemms: GEMMCounter
     let experts: [SwiGLUMLP]
     // Kept from forward for backward.
     let route: RoutingBuffers
@@ -48,10 +50,13 @@ public final class MoEFeedForward: FeedForwardLayer {
         self.runtime = runtime
         ffn = context.scratch
         router = context.parameters.pointer(MoEParameters.router(l))
-        dRouter = context.gradients?.pointer(MoEParameters.router(l))
+        dRouter = context.gradient(MoEParameters.router(l))
+        training = context.gradients != nil
+        gemms = context.gemms
         experts = (0..<E).map { e in
             SwiGLUMLP(parameters: context.parameters, gradients: context.gradients, gate: MoEParameters.expert(l, e, "w1"),
-                      up: MoEParameters.expert(l, e, "w3"), down: MoEParameters.expert(l, e, "w2"), C: C, I: I)
+                      up: MoEParameters.expert(l, e, "w3"), down: MoEParameters.expert(l, e, "w2"), C: C, I: I,
+                      frozen: context.frozen, gemms: context.gemms)
         }
         let chosen = Buffer<Int32>(count: N * K), gates = Buffer<Float>(count: N * K)
         let probs = Buffer<Float>(count: N * E), sampled = Buffer<Float>(count: kind == .sampleTop1 ? N * E : 0)
@@ -76,7 +81,7 @@ public final class MoEFeedForward: FeedForwardLayer {
         let s = runtime.scratch
         matmulForward(s.logits.pointer, inp, router, N, C, E)
         var noise: UnsafePointer<Float>?
-        if kind == .sampleTop1 && dRouter != nil {
+        if kind == .sampleTop1 && training {
             var rng = runtime.noiseGenerator(layer: layer)
             gumbelNoise(s.noise.pointer, N * E, rng: &rng)
             noise = UnsafePointer(s.noise.pointer)
@@ -100,7 +105,7 @@ public final class MoEFeedForward: FeedForwardLayer {
 
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float) {
-        guard let dRouter, let dhidden = ffn.dhidden else { preconditionFailure("backward on an inference-only MoE layer") }
+        guard training, let dhidden = ffn.dhidden else { preconditionFailure("backward on an inference-only MoE layer") }
         let s = runtime.scratch
         // ∂L/∂gates, and the experts' output gradients (gate · dout) in place of their outputs.
         combineBackward(dgates: s.dgates.pointer, expertOut.pointer, dout, gates: gates.pointer, slotOf: slotOf.pointer,
@@ -122,7 +127,7 @@ public final class MoEFeedForward: FeedForwardLayer {
         routeBackward(s.dlogits.pointer, route, dgates: s.dgates.pointer, dprobs: s.dprobs.pointer, kind: kind,
                       temperature: temperature, N, E, K, threads: threads)
         scatterRows(dinp, s.dgathered.pointer, slotOf: slotOf.pointer, N, K, C, threads: threads)
-        matmulBackward(dinp, dRouter, s.dlogits.pointer, inp, router, N, C, E, accumulateInput: true)
+        gemms.matmulBackward(dinp, dRouter, s.dlogits.pointer, inp, router, N, C, E, accumulateInput: true)
     }
 
     /// Slots in use after the last dispatch.

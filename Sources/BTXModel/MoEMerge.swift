@@ -104,6 +104,22 @@ public enum MoEMerge {
         return out
     }
 
+    /// Concatenation along the intermediate dimension of row-major `parts`: with `alongColumns` each is
+    /// `[rows, columns_i]` and the column blocks are joined row by row (`w2`); otherwise each is
+    /// `[rows_i, columns]` and they are stacked (`w1`/`w3`; `rows` is unused).
+    public static func concatenate(_ parts: [[Float]], rows: Int, alongColumns: Bool) -> [Float] {
+        if !alongColumns { return parts.flatMap { $0 } }
+        var out: [Float] = []
+        out.reserveCapacity(parts.reduce(0) { $0 + $1.count })
+        for r in 0..<rows {
+            for part in parts {
+                let n = part.count / rows
+                out += part[(r * n)..<((r + 1) * n)]
+            }
+        }
+        return out
+    }
+
     /// Fills a router `[E, C]` from `initialization` for layer `l` (`rng` advances for `.random`).
     public static func initializeRouter(_ out: UnsafeMutablePointer<Float>, layer l: Int, E: Int, C: Int,
                                         _ initialization: RouterInit, rng: inout SplitMix64) throws {

@@ -6,22 +6,28 @@ import BTXTensor
 public struct SwiGLUMLP {
     /// `gate_proj` / `w1` `[I, C]`, `up_proj` / `w3` `[I, C]`, `down_proj` / `w2` `[C, I]`.
     public var gate, up, down: UnsafeMutablePointer<Float>
-    /// Their gradients (nil for inference).
+    /// Their gradients (nil for inference, or for a frozen weight: its gradient product is skipped).
     public var dGate, dUp, dDown: UnsafeMutablePointer<Float>?
     /// C and I.
     public let C: Int, I: Int
+    /// Counts the backward products.
+    public let gemms: GEMMCounter
 
-    /// Points at the three weights called `gateName`, `upName`, `downName` in `parameters`.
+    /// Points at the three weights called `gateName`, `upName`, `downName` in `parameters`; the
+    /// `frozen` ones get no gradient.
     public init(parameters: ParameterSet, gradients: ParameterSet?, gate gateName: String,
-                up upName: String, down downName: String, C: Int, I: Int) {
+                up upName: String, down downName: String, C: Int, I: Int, frozen: Set<String> = [],
+                gemms: GEMMCounter = GEMMCounter()) {
         gate = parameters.pointer(gateName)
         up = parameters.pointer(upName)
         down = parameters.pointer(downName)
-        dGate = gradients?.pointer(gateName)
-        dUp = gradients?.pointer(upName)
-        dDown = gradients?.pointer(downName)
+        func gradient(_ name: String) -> UnsafeMutablePointer<Float>? { frozen.contains(name) ? nil : gradients?.pointer(name) }
+        dGate = gradient(gateName)
+        dUp = gradient(upName)
+        dDown = gradient(downName)
         self.C = C
         self.I = I
+        self.gemms = gemms
     }
 
     /// `out[N, C] (+)= down(silu(inp·gateᵀ) · inp·upᵀ)`; keeps `gateAct`, `upAct` `[N, I]` for the
@@ -35,19 +41,19 @@ public struct SwiGLUMLP {
         matmulForward(out, hidden, down, N, I, C, accumulate: accumulate)
     }
 
-    /// Backward of `forward` for the same rows: `dinp[N, C] (+)= ∂L/∂inp`, weight gradients added.
+    /// Backward of `forward` for the same rows: `dinp[N, C] (+)= ∂L/∂inp`, the gradients of the
+    /// weights that have one added.
     /// Overwrites `gateAct`/`upAct` with their gradients; `hidden`, `dhidden` `[N, I]` are scratch.
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, gateAct: UnsafeMutablePointer<Float>,
                          upAct: UnsafeMutablePointer<Float>, hidden: UnsafeMutablePointer<Float>,
                          dhidden: UnsafeMutablePointer<Float>, _ N: Int, accumulateInput: Bool, threads: Int) {
-        guard let dGate, let dUp, let dDown else { preconditionFailure("backward on an inference-only MLP") }
         // Recompute the gated hidden state instead of keeping it per layer (one cheap pass).
         swigluForward(hidden, gateAct, upAct, N, I, threads: threads)
-        matmulBackward(dhidden, dDown, dout, hidden, down, N, I, C)
+        gemms.matmulBackward(dhidden, dDown, dout, hidden, down, N, I, C)
         swigluBackward(gateAct, upAct, dhidden, gateAct, upAct, N, I, threads: threads)
-        matmulBackward(dinp, dGate, gateAct, inp, gate, N, C, I, accumulateInput: accumulateInput)
-        matmulBackward(dinp, dUp, upAct, inp, up, N, C, I, accumulateInput: true)
+        gemms.matmulBackward(dinp, dGate, gateAct, inp, gate, N, C, I, accumulateInput: accumulateInput)
+        gemms.matmulBackward(dinp, dUp, upAct, inp, up, N, C, I, accumulateInput: true)
     }
 }
 
@@ -66,7 +72,7 @@ public final class DenseFeedForward: FeedForwardLayer {
                         gate: LlamaParameters.name(l, "mlp.gate_proj.weight"),
                         up: LlamaParameters.name(l, "mlp.up_proj.weight"),
                         down: LlamaParameters.name(l, "mlp.down_proj.weight"),
-                        C: c.hiddenSize, I: c.intermediateSize)
+                        C: c.hiddenSize, I: c.intermediateSize, frozen: context.frozen, gemms: context.gemms)
         gateAct = Buffer(count: context.maxRows * c.intermediateSize)
         upAct = Buffer(count: context.maxRows * c.intermediateSize)
         scratch = context.scratch

@@ -35,6 +35,7 @@ public final class Trainer {
         self.model = model
         self.hyper = hyper
         optimizer = AdamW(parameters: model.parameters, hyper: hyper.adamW, threads: model.threads)
+        optimizer.frozen = model.frozen  // no gradient computed → no update either
         rng = SplitMix64(seed: hyper.seed)
         batch = Buffer(count: hyper.batchSize * (hyper.sequenceLength + 1))
         gradNorm = GradientNorm(count: model.parameters.count, threads: model.threads)

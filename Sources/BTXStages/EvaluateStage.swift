@@ -11,8 +11,10 @@ import Foundation
 /// `data` (tokens manifests, one per domain), optionally `math` (a corpus with held-out problems) and
 /// `tokenizer` (needed for math). Params: `name` (the row label), `batch_size`, `sequence_length`,
 /// `role` (see `roles`), `expert_domain`, `expert_names` (an MoE's experts in order, for the routing
-/// heatmap), `max_batches` per domain, `math_problems`, `max_new_tokens`,
-/// `top_k` (ensemble).
+/// heatmap), `max_batches` per domain, `math_problems`, `max_new_tokens`; for an ensemble `top_k`
+/// (0: all experts) and `btm_weighting` (`EnsembleWeighting`): `likelihood` (default) or `tfidf`,
+/// whose domain profiles come from the `data` inputs' training shards (one per expert, in the
+/// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
     static let version = 1
@@ -31,12 +33,15 @@ struct EvaluateStage: StageKind {
         _ = try params.int("math_problems", default: 50, in: 0...100_000)
         _ = try params.int("max_new_tokens", default: 48, in: 1...4096)
         _ = try params.int("top_k", default: 0, in: 0...1024)
+        _ = try params.string("btm_weighting", default: "likelihood", oneOf: ["likelihood", "tfidf"])
+        _ = try params.double("temperature", default: 0.1, in: 1e-6...1e6)
+        _ = try params.int("tfidf_tokens", default: 200_000, in: 1...1_000_000_000)
     }
 
     func run(_ context: StageContext) throws -> Manifest {
         let p = context.params
         let corpora = try TokenCorpus.inputs(context, name: "data")
-        let (model, history) = try Self.load(context, batchSize: try p.int("batch_size", default: 8),
+        let (model, history) = try Self.load(context, corpora: corpora, batchSize: try p.int("batch_size", default: 8),
                                              sequenceLength: try p.int("sequence_length", default: 128))
         var domains: [String: JSONValue] = [:], total = 0.0
         for (d, corpus) in corpora.enumerated() {
@@ -63,6 +68,7 @@ struct EvaluateStage: StageKind {
         if !expertNames.isEmpty { metadata["expert_names"] = .array(expertNames.map { .string($0) }) }
         if let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
         if let routing = model.routing(domains: corpora.map(\.domain)) { metadata["routing"] = routing }
+        if model is EnsembleModel { metadata["btm_weighting"] = .string(try p.string("btm_weighting", default: "likelihood")) }
         context.metric("average_loss", metadata["average_loss"]!)
         return Manifest(kind: "evaluation", metadata: metadata)
     }
@@ -87,8 +93,13 @@ struct EvaluateStage: StageKind {
 
     /// The model to evaluate: `model` (dense or MoE) or the `experts` list as a BTM ensemble; with
     /// the training history of everything that went into it.
-    static func load(_ context: StageContext, batchSize: Int, sequenceLength: Int) throws -> (EvaluatedModel, TrainingHistory) {
+    static func load(_ context: StageContext, corpora: [TokenCorpus], batchSize: Int,
+                     sequenceLength: Int) throws -> (EvaluatedModel, TrainingHistory) {
         if let manifest = context.inputs["model"] {
+            guard try context.params.string("btm_weighting", default: "likelihood") == "likelihood" else {
+                throw StageError.badParameter(field: "btm_weighting", expected: "an 'experts' input (a BTM ensemble), not a 'model'",
+                                              actual: try context.params.string("btm_weighting"))
+            }
             let model = try ModelLoader.inference(manifest, input: "model", store: context.store,
                                                   batchSize: batchSize, sequenceLength: sequenceLength, threads: context.threads,
                                                   domains: context.inputList("data").count)
@@ -104,6 +115,20 @@ struct EvaluateStage: StageKind {
         }
         let topK = try context.params.int("top_k", default: 0)
         let history = TrainingHistory.merged(try manifests.map(ModelManifest.history))
-        return (EnsembleModel(experts: experts, topK: topK == 0 ? experts.count : topK), history)
+        let weighting = try Self.weighting(context.params, corpora: corpora, experts: experts.count,
+                                           vocabularySize: experts[0].config.vocabSize)
+        return (EnsembleModel(experts: experts, topK: topK == 0 ? experts.count : topK, weighting: weighting), history)
+    }
+
+    /// The ensemble's `btm_weighting`; for `tfidf`, expert e's profile is domain e's training shard.
+    static func weighting(_ p: StageParams, corpora: [TokenCorpus], experts: Int, vocabularySize: Int) throws -> EnsembleWeighting {
+        guard try p.string("btm_weighting", default: "likelihood") == "tfidf" else { return .likelihood }
+        guard corpora.count == experts else {
+            throw StageError.badParameter(field: "btm_weighting", expected: "tfidf: one 'data' input per expert, in the experts' order",
+                                          actual: "\(experts) experts, \(corpora.count) data inputs")
+        }
+        let budget = try p.int("tfidf_tokens", default: 200_000)
+        let tfidf = DomainTfIdf(domains: corpora.map { DomainTfIdf.sample($0.train, budget: budget) }, vocabularySize: vocabularySize)
+        return .tfidf(tfidf, temperature: try p.double("temperature", default: 0.1))
     }
 }

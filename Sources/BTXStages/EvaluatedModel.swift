@@ -69,60 +69,92 @@ final class SingleModel: EvaluatedModel {
     func routing(domains: [String]) -> JSONValue? { nil }
 }
 
+/// How a BTM ensemble weights its experts at each position, from the context so far (tokens `0...t`).
+enum EnsembleWeighting {
+    /// The posterior over experts given the context: uniform prior, likelihood = each expert's
+    /// probability of the tokens already seen (Li et al. 2022, §4).
+    case likelihood
+    /// Softmax over experts of the tf-idf cosine between the context and expert e's domain
+    /// (`DomainTfIdf`, profile e for expert e), divided by `temperature`. A softmax rather than
+    /// normalised cosines: cosines of different domains are often close (shared tokens), and a
+    /// plain normalisation would then mix almost uniformly; the temperature sets how sharp the choice is.
+    case tfidf(DomainTfIdf, temperature: Double)
+}
+
 /// Branch-Train-Merge's ensemble (Li et al. 2022, §4): the experts' next-token distributions mixed
-/// with per-position weights = the posterior over experts given the sequence so far (uniform prior,
-/// likelihood = each expert's probability of the tokens already seen), optionally cut to the `topK`
-/// most probable experts. Generation uses the expert that best explains the prompt.
+/// with per-position weights from `EnsembleWeighting` (the likelihood posterior, or tf-idf domain
+/// similarity), cut to the `topK` highest-scoring experts. Generation uses the expert that best
+/// explains (likelihood) or most resembles (tf-idf) the prompt.
 final class EnsembleModel: EvaluatedModel {
     let experts: [SingleModel]
     let topK: Int
+    let weighting: EnsembleWeighting
     private var scratch: [[Float]]
     var batchSize: Int { experts[0].batchSize }
     var sequenceLength: Int { experts[0].sequenceLength }
     var maxContext: Int { experts[0].maxContext }
 
-    init(experts: [SingleModel], topK: Int) {
+    init(experts: [SingleModel], topK: Int, weighting: EnsembleWeighting = .likelihood) {
         precondition(!experts.isEmpty)
+        if case let .tfidf(tfidf, _) = weighting { precondition(tfidf.profiles.count == experts.count, "one tf-idf profile per expert") }
         self.experts = experts
         self.topK = min(max(1, topK), experts.count)
+        self.weighting = weighting
         scratch = experts.map { [Float](repeating: 0, count: $0.batchSize * $0.sequenceLength) }
     }
 
     func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws {
         for e in experts.indices { try experts[e].targetProbabilities(batch, domain: domain, into: &scratch[e]) }
         let B = batchSize, T = sequenceLength, E = experts.count
-        var logPosterior = [Double](repeating: 0, count: E), weights = [Double](repeating: 0, count: E)
+        // scores: log posterior (likelihood) or cosine / temperature (tf-idf) of the context 0...t
+        var scores = [Double](repeating: 0, count: E), weights = [Double](repeating: 0, count: E)
+        var context: DomainTfIdf.Context?
+        if case let .tfidf(tfidf, _) = weighting { context = tfidf.context() }
         for b in 0..<B {
-            for e in 0..<E { logPosterior[e] = 0 }
+            for e in 0..<E { scores[e] = 0 }
+            context?.reset()
             for t in 0..<T {
-                Self.weights(logPosterior, topK: topK, into: &weights)
+                if case let .tfidf(_, temperature) = weighting {
+                    context!.add(batch[b * (T + 1) + t])
+                    context!.cosines(into: &scores)
+                    for e in 0..<E { scores[e] /= temperature }
+                }
+                Self.weights(scores, topK: topK, into: &weights)
                 var p = 0.0
                 for e in 0..<E { p += weights[e] * Double(scratch[e][b * T + t]) }
                 out[b * T + t] = Float(p)
-                for e in 0..<E { logPosterior[e] += Foundation.log(max(Double(scratch[e][b * T + t]), 1e-30)) }
+                if case .likelihood = weighting {
+                    for e in 0..<E { scores[e] += Foundation.log(max(Double(scratch[e][b * T + t]), 1e-30)) }
+                }
             }
         }
     }
 
-    /// Softmax of `logPosterior` over its `topK` largest entries (others 0).
-    static func weights(_ logPosterior: [Double], topK: Int, into w: inout [Double]) {
-        let order = logPosterior.indices.sorted { (logPosterior[$0], $1) > (logPosterior[$1], $0) }
-        let kept = order.prefix(topK), top = logPosterior[order[0]]
+    /// Softmax of `scores` over its `topK` largest entries (others 0; ties to the lower index).
+    static func weights(_ scores: [Double], topK: Int, into w: inout [Double]) {
+        let order = scores.indices.sorted { (scores[$0], $1) > (scores[$1], $0) }
+        let kept = order.prefix(topK), top = scores[order[0]]
         for e in w.indices { w[e] = 0 }
         var sum = 0.0
-        for e in kept { w[e] = Foundation.exp(logPosterior[e] - top); sum += w[e] }
+        for e in kept { w[e] = Foundation.exp(scores[e] - top); sum += w[e] }
         for e in kept { w[e] /= sum }
     }
 
     func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>, isDone: ([Int32]) -> Bool) throws -> [Int32] {
-        var best = 0, bestLoss = Double.infinity
+        var best = 0, bestScore = -Double.infinity
+        var cosines = [Double](repeating: 0, count: experts.count)
+        if case let .tfidf(tfidf, _) = weighting {
+            var context = tfidf.context()
+            for token in prompt { context.add(token) }
+            context.cosines(into: &cosines)
+        }
         for (e, expert) in experts.enumerated() {
-            let loss = try Self.promptLoss(expert, prompt)
-            if loss < bestLoss { best = e; bestLoss = loss }
+            let score: Double
+            if case .tfidf = weighting { score = cosines[e] } else { score = -(try Self.promptLoss(expert, prompt)) }
+            if score > bestScore { best = e; bestScore = score }
         }
         return try experts[best].generate(prompt: prompt, maxNewTokens: maxNewTokens, stop: stop, isDone: isDone)
     }
-
     /// −log p(prompt[1...] | prompt) under one expert.
     static func promptLoss(_ expert: SingleModel, _ prompt: [Int32]) throws -> Double {
         guard prompt.count > 1 else { return 0 }

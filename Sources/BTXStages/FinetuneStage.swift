@@ -49,10 +49,11 @@ struct FinetuneStage: StageKind {
         let runtime = MoERuntime(moe: moe, layers: config.numHiddenLayers, hiddenSize: config.hiddenSize,
                                  rows: hyper.batchSize * hyper.sequenceLength, training: true,
                                  noiseSeed: UInt64(try context.params.int("noise_seed", default: 0)))
+        // Frozen tensors get no gradient at all (their weight-gradient products are skipped) and no update.
         let model = try MoEParameters.model(config, runtime: runtime, parameters: parameters, batchSize: hyper.batchSize,
-                                            sequenceLength: hyper.sequenceLength, threads: context.threads)
+                                            sequenceLength: hyper.sequenceLength, threads: context.threads,
+                                            frozen: try Self.frozen(context.params, parameters: parameters))
         let trainer = try Trainer(model: model, hyper: hyper)
-        trainer.optimizer.frozen = try Self.frozen(context.params, parameters: parameters)
         var loop = TrainingLoop(context: context, trainer: trainer, sampler: try TrainingLoop.sampler(context, hyper: hyper),
                                 checkpointEvery: try context.params.int("checkpoint_every", default: 50),
                                 flopsPerToken: flopsPerToken)

@@ -5,13 +5,13 @@ import Foundation
 
 extension MixStage {
     /// One router per layer, `[experts, C]`, from `router_init`.
-    func routers(_ context: StageContext, models: [Manifest], config: LlamaConfig, experts E: Int,
+    func routers(_ context: StageContext, models: [Manifest], config: LlamaConfig, layout: MoEExpertLayout,
                  into tensors: inout [String: TensorEntry]) throws {
-        let p = context.params, C = config.hiddenSize
+        let p = context.params, C = config.hiddenSize, E = layout.experts(models: models.count)
         let initialization: MoEMerge.RouterInit
         switch try p.string("router_init", default: "random") {
         case "zero": initialization = .zero
-        case "hidden": initialization = .hidden(states: try hiddenStates(context, models: models, config: config, experts: E))
+        case "hidden": initialization = .hidden(states: try hiddenStates(context, models: models, config: config, layout: layout))
         default:
             initialization = .random(std: Float(try p.double("router_std", default: 0.02)),
                                      seed: UInt64(try p.int("router_seed", default: 0)))
@@ -27,9 +27,10 @@ extension MixStage {
     }
 
     /// `[L][E][C]`: for each model, its mean hidden state on its own domain (`data.m`, aligned with
-    /// the experts; a `seed` with no data of its own gets the mean over all domains), repeated for
-    /// each of its `split` chunks.
-    func hiddenStates(_ context: StageContext, models: [Manifest], config: LlamaConfig, experts E: Int) throws -> [[[Float]]] {
+    /// the experts; a `seed` with no data of its own gets the mean over all domains); an expert gets
+    /// the mean over the models its pieces come from (one model, except for `blend`).
+    func hiddenStates(_ context: StageContext, models: [Manifest], config: LlamaConfig,
+                      layout: MoEExpertLayout) throws -> [[[Float]]] {
         let corpora = try TokenCorpus.inputs(context, name: "data")
         let hasSeed = context.inputs["seed"] != nil
         guard corpora.count == models.count || (hasSeed && corpora.count == models.count - 1) else {
@@ -49,7 +50,9 @@ extension MixStage {
             }
             perModel.append(MoEMerge.averageStates(states))
         }
-        let split = E / models.count
-        return (0..<config.numHiddenLayers).map { l in (0..<E).map { perModel[$0 / split][l] } }
+        let experts = (0..<layout.experts(models: models.count)).map { e in
+            MoEMerge.averageStates(layout.pieces(expert: e, models: models.count).map { perModel[$0.model] })
+        }  // [E][L][C]
+        return (0..<config.numHiddenLayers).map { l in experts.map { $0[l] } }
     }
 }

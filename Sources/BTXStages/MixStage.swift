@@ -10,8 +10,10 @@ import Foundation
 /// the new manifest's entries name the experts' own store objects, nothing is copied. Every other
 /// tensor is the average of the experts' copies (uniform, or `weights`). Routers start `random`
 /// (normal, `router_std`, `router_seed`), `zero`, or `hidden` (the mean hidden state each expert
-/// sees on its own domain's `data`, as mergekit-moe's hidden-state gates). Ablation `split: C` cuts
-/// each expert's FFN into C chunks (N·C experts of width I/C; these are new tensors).
+/// sees on its own domain's `data`, as mergekit-moe's hidden-state gates). Ablations (§4.4, see
+/// `MoEExpertLayout`; their experts are new tensors): `split: C` cuts each expert's FFN into C chunks
+/// (N·C experts of width I/C); `blend: C` (0: off) cuts them the same way and makes expert j of chunk j of
+/// every model (C experts of width N·I/C, none domain-specific; C = N keeps N experts of width I).
 ///
 /// Params also set the routing the model is finetuned with (`MoEManifest.routing`).
 struct MixStage: StageKind {
@@ -26,26 +28,24 @@ struct MixStage: StageKind {
         _ = try params.int("router_seed", default: 0, in: 0...Int.max)
         _ = try params.array("weights", default: [])
         _ = try params.int("split", default: 1, in: 1...64)
+        _ = try params.int("blend", default: 0, in: 0...1024)
         _ = try params.int("hidden_tokens", default: 2048, in: 16...10_000_000)
     }
 
     func run(_ context: StageContext) throws -> Manifest {
         let (models, names, config) = try Self.models(context)
         let p = context.params
-        let split = try p.int("split", default: 1)
-        guard config.intermediateSize % split == 0 else {
-            throw StageError.badParameter(field: "split", expected: "a divisor of intermediate_size \(config.intermediateSize)", actual: "\(split)")
-        }
-        let moe = try MoEManifest.routing(p, experts: models.count * split)
+        let layout = try Self.layout(p, intermediateSize: config.intermediateSize)
+        let moe = try MoEManifest.routing(p, experts: layout.experts(models: models.count))
         let weights = try MoEMerge.normalizedWeights(try Self.weights(p), count: models.count)
         var tensors: [String: TensorEntry] = [:]
         try Self.average(models, weights: weights, config: config, store: context.store, into: &tensors)
-        try Self.experts(models, split: split, config: config, store: context.store, into: &tensors)
-        try routers(context, models: models, config: config, experts: moe.numLocalExperts, into: &tensors)
+        try Self.experts(models, layout: layout, config: config, store: context.store, into: &tensors)
+        try routers(context, models: models, config: config, layout: layout, into: &tensors)
         let histories = try models.map(ModelManifest.history)
         context.log("mixed \(models.count) models into \(moe.numLocalExperts) experts per layer (\(moe.routing.rawValue), k = \(moe.numExpertsPerTok))")
         let json = try MoEManifest.configJSON(llama: try ModelManifest.configJSON(models[0], input: names[0]), moe: moe,
-                                              expertWidth: config.intermediateSize / split)
+                                              expertWidth: layout.width(intermediate: config.intermediateSize, models: models.count))
         return Manifest(kind: ModelManifest.kind, tensors: tensors,
                         metadata: ["config": json, "history": try TrainingHistory.merged(histories).json()])
     }
@@ -110,22 +110,43 @@ struct MixStage: StageKind {
         }
     }
 
-    /// The experts: model m's `mlp.*` tensors by reference (split = 1), or cut into `split` chunks.
-    static func experts(_ models: [Manifest], split: Int, config: LlamaConfig, store: Store,
+    /// The expert layout from `split` / `blend` (exclusive), checked against the dense width.
+    static func layout(_ p: StageParams, intermediateSize I: Int) throws -> MoEExpertLayout {
+        let split = try p.int("split", default: 1), blend = try p.int("blend", default: 0)
+        let (layout, field, chunks): (MoEExpertLayout, String, Int)
+        switch (split, blend) {
+        case (1, 0): return .whole
+        case (_, 0): (layout, field, chunks) = (.split(chunks: split), "split", split)
+        case (1, _): (layout, field, chunks) = (.blend(chunks: blend), "blend", blend)
+        default: throw StageError.badParameter(field: "blend", expected: "no `split` with `blend` (one ablation at a time)", actual: "split \(split), blend \(blend)")
+        }
+        guard I % chunks == 0 else {
+            throw StageError.badParameter(field: field, expected: "a divisor of intermediate_size \(I)", actual: "\(chunks)")
+        }
+        return layout
+    }
+
+    /// The experts of every layer: model m's `mlp.*` tensors by reference (`.whole`), or new tensors
+    /// concatenating the chunks `layout` names (`MoEMerge.chunk`: `w1`/`w3` by rows, `w2` by columns).
+    static func experts(_ models: [Manifest], layout: MoEExpertLayout, config: LlamaConfig, store: Store,
                         into tensors: inout [String: TensorEntry]) throws {
-        let C = config.hiddenSize, I = config.intermediateSize, width = I / split
+        let C = config.hiddenSize, I = config.intermediateSize, parts = layout.chunks
+        let width = layout.width(intermediate: I, models: models.count)
         for l in 0..<config.numHiddenLayers {
-            for (m, model) in models.enumerated() {
-                for (w, dense) in MoEParameters.denseName.sorted(by: { $0.key < $1.key }) {
-                    let entry = model.tensors[LlamaParameters.name(l, dense)]!
-                    if split == 1 { tensors[MoEParameters.expert(l, m, w)] = entry; continue }
-                    let values = try store.floats(entry)
-                    for c in 0..<split {
-                        let chunk = MoEMerge.chunk(values, rows: w == "w2" ? C : I, columns: w == "w2" ? I : C,
-                                                   part: c, of: split, alongColumns: w == "w2")
-                        tensors[MoEParameters.expert(l, m * split + c, w)] =
-                            try store.putTensor(chunk, shape: w == "w2" ? [C, width] : [width, C])
+            for (w, dense) in MoEParameters.denseName.sorted(by: { $0.key < $1.key }) {
+                let sources = models.map { $0.tensors[LlamaParameters.name(l, dense)]! }  // checked by checkSameArchitecture
+                var values: [Int: [Float]] = [:]  // model → its dense tensor, read once per layer and weight
+                for e in 0..<layout.experts(models: models.count) {
+                    let pieces = layout.pieces(expert: e, models: models.count)
+                    if layout == .whole { tensors[MoEParameters.expert(l, e, w)] = sources[e]; continue }
+                    let chunks = try pieces.map { piece -> [Float] in
+                        if values[piece.model] == nil { values[piece.model] = try store.floats(sources[piece.model]) }
+                        return MoEMerge.chunk(values[piece.model]!, rows: w == "w2" ? C : I, columns: w == "w2" ? I : C,
+                                              part: piece.chunk, of: parts, alongColumns: w == "w2")
                     }
+                    tensors[MoEParameters.expert(l, e, w)] =
+                        try store.putTensor(MoEMerge.concatenate(chunks, rows: C, alongColumns: w == "w2"),
+                                            shape: w == "w2" ? [C, width] : [width, C])
                 }
             }
         }

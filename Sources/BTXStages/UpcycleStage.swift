@@ -30,8 +30,8 @@ struct UpcycleStage: StageKind {
         var tensors: [String: TensorEntry] = [:]
         try MixStage.average(copies, weights: MoEMerge.normalizedWeights(nil, count: n), config: config,
                              store: context.store, into: &tensors)
-        try MixStage.experts(copies, split: 1, config: config, store: context.store, into: &tensors)
-        try MixStage().routers(context, models: copies, config: config, experts: n, into: &tensors)
+        try MixStage.experts(copies, layout: .whole, config: config, store: context.store, into: &tensors)
+        try MixStage().routers(context, models: copies, config: config, layout: .whole, into: &tensors)
         context.log("upcycled the seed into \(n) experts per layer (\(moe.routing.rawValue), k = \(moe.numExpertsPerTok))")
         let json = try MoEManifest.configJSON(llama: try ModelManifest.configJSON(seed, input: "seed"), moe: moe,
                                               expertWidth: config.intermediateSize)

@@ -126,3 +126,12 @@ enum FileSystem {
         return data
     }
 }
+
+extension Data {
+    /// Writes the bytes to `url` atomically and durably: a temp file in the same directory, fsync,
+    /// rename, fsync of the directory. (Foundation's `.atomic` option stages the file in a
+    /// `/tmp/TemporaryDirectory.*` folder that it never removes on Linux.)
+    public func writeAtomically(to url: URL) throws {
+        try FileSystem.atomicWrite(self, to: url.path)
+    }
+}

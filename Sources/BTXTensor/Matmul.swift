@@ -15,9 +15,10 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
 }
 
 /// Backward of `matmulForward`: `dweight[OC, C] += doutᵀ · inp` and `dinp[N, C] = dout · weight`
-/// (overwritten, or added with `accumulateInput`; skipped when `dinp` is nil).
+/// (overwritten, or added with `accumulateInput`; skipped when `dinp` is nil). A nil `dweight` (a
+/// frozen weight) skips the weight-gradient product.
 @inline(__always)
-public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>,
+public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: UnsafeMutablePointer<Float>?,
                            _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                            _ weight: UnsafePointer<Float>, _ N: Int, _ C: Int, _ OC: Int,
                            accumulateInput: Bool = false) {
@@ -28,6 +29,7 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(N), Int32(C), Int32(OC),
                     1, dout, Int32(OC), weight, Int32(C), accumulateInput ? 1 : 0, dinp, Int32(C))
     }
+    guard let dweight else { return }
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(OC), Int32(C), Int32(N),
                 1, dout, Int32(OC), inp, Int32(C), 1, dweight, Int32(C))
 }

@@ -21,8 +21,8 @@ public func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMut
 }
 
 /// Backward of `rmsnormForward`: `dinp += ∂L/∂inp` (accumulated: the input is the residual
-/// stream) and `dweight += Σₙ dout · x̂`.
-public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: UnsafeMutablePointer<Float>,
+/// stream) and `dweight += Σₙ dout · x̂` (skipped when `dweight` is nil: a frozen gain).
+public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: UnsafeMutablePointer<Float>?,
                             _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                             _ weight: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
                             _ N: Int, _ C: Int, threads: Int = 1) {
@@ -48,6 +48,7 @@ public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: Unsa
         }
         while c < C { dx[c] += (dy[c] * weight[c] - x[c] * m) * r; c += 1 }
     }
+    guard let dweight else { return }
     // The weight gradient sums over rows: serial, in row order, for reproducibility.
     for n in 0..<N {
         let x = inp + n * C, dy = dout + n * C

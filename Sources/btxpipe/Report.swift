@@ -34,7 +34,7 @@ struct Report: ParsableCommand {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             for file in ["report.md", "report.html", "report.json"] {
                 guard let object = manifest.objects[file] else { throw CommandFailure.failed("report output lacks \(file)") }
-                try session.store.object(object).write(to: directory.appendingPathComponent(file), options: .atomic)
+                try session.store.object(object).writeAtomically(to: directory.appendingPathComponent(file))
             }
             print(String(decoding: try session.store.object(manifest.objects["report.md"]!), as: UTF8.self))
             printWallTimes(plan, session: session)

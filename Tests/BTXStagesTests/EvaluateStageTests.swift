@@ -68,6 +68,71 @@ final class EvaluateStageTests: XCTestCase {
         XCTAssertEqual(w, [0, 2.0 / 3, 1.0 / 3].map { $0 }, accuracy: 1e-12)
     }
 
+    func testTfIdfCosineMatchesAHandComputedToyExample() {
+        // Domain 0: tokens 0 0 1; domain 1: tokens 1 2 2; token 3 unseen. D = 2.
+        let tfidf = DomainTfIdf(domains: [[0, 0, 1], [1, 2, 2]], vocabularySize: 4)
+        let rare = log(3.0 / 2) + 1, common = log(3.0 / 3) + 1  // df 1 and df 2
+        XCTAssertEqual(tfidf.idf, [rare, common, rare, log(3.0) + 1], accuracy: 1e-12)
+        let a = [2 * rare, common, 0, 0], b = [0, common, 2 * rare, 0]
+        func cosine(_ x: [Double], _ y: [Double]) -> Double {
+            zip(x, y).map { $0 * $1 }.reduce(0, +) / (x.map { $0 * $0 }.reduce(0, +).squareRoot() * y.map { $0 * $0 }.reduce(0, +).squareRoot())
+        }
+        var context = tfidf.context(), got = [0.0, 0.0]
+        for token: Int32 in [0, 1, 0, 3] { context.add(token) }  // tf = [2, 1, 0, 1]
+        context.cosines(into: &got)
+        let x = [2 * rare, common, 0, log(3.0) + 1]
+        XCTAssertEqual(got, [cosine(x, a), cosine(x, b)], accuracy: 1e-12)
+        XCTAssertGreaterThan(got[0], got[1])
+    }
+
+    func testTfIdfGivesASequenceOfDomainDExpertDsLargestWeight() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let patterns: [[UInt32]] = [[1, 2, 3, 4, 5], [9, 8, 7], [20, 30, 40, 50]]
+        let corpora = try patterns.enumerated().map { d, pattern in
+            try TokenCorpus(StageFixtures.tokens(store, domain: "d\(d)", pattern: pattern), store: store, input: "data.\(d)")
+        }
+        let tfidf = DomainTfIdf(domains: corpora.map { DomainTfIdf.sample($0.train, budget: 500) }, vocabularySize: 64)
+        var scores = [0.0, 0.0, 0.0], weights = scores
+        for (d, corpus) in corpora.enumerated() {
+            var context = tfidf.context()
+            for token in corpus.validation.prefix(16) { context.add(Int32(token)) }
+            context.cosines(into: &scores)
+            EnsembleModel.weights(scores.map { $0 / 0.1 }, topK: 2, into: &weights)
+            XCTAssertEqual(weights.indices.max { weights[$0] < weights[$1] }, d, "\(weights)")
+            XCTAssertEqual(weights.filter { $0 > 0 }.count, 2, "top-2")
+        }
+    }
+
+    func testTfIdfWeightingNeedsAnEnsembleWithOneDomainPerExpertAndIsRecorded() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        var inputs = try data(store)
+        inputs["experts.0"] = try StageFixtures.seedModel(store, seed: 1)
+        inputs["experts.1"] = try StageFixtures.seedModel(store, seed: 2)
+        let tfidf = params.merging(["btm_weighting": "tfidf", "top_k": 1, "temperature": 0.05]) { $1 }
+        let output = try EvaluateStage().run(StageFixtures.context(store, params: tfidf, inputs: inputs))
+        XCTAssertEqual(output.metadata["btm_weighting"], "tfidf")
+        XCTAssertTrue(try XCTUnwrap(output.metadata["average_loss"]?.doubleValue).isFinite)
+        inputs["experts.2"] = inputs["experts.1"]
+        XCTAssertThrowsError(try EvaluateStage().run(StageFixtures.context(store, params: tfidf, inputs: inputs))) {
+            XCTAssertTrue("\($0)".contains("3 experts, 2 data inputs"), "\($0)")
+        }
+        inputs["model"] = inputs["experts.0"]
+        XCTAssertThrowsError(try EvaluateStage().run(StageFixtures.context(store, params: tfidf, inputs: inputs))) {
+            XCTAssertTrue("\($0)".contains("an 'experts' input"), "\($0)")
+        }
+    }
+
+    func testTfIdfSampleTakesEvenlySpacedBlocksOrEverything() {
+        let tokens = (0..<1000).map { UInt32($0) }
+        XCTAssertEqual(DomainTfIdf.sample(tokens, budget: 2000), tokens)
+        let sample = DomainTfIdf.sample(tokens, budget: 128)
+        XCTAssertEqual(sample.count, 128)
+        XCTAssertEqual(sample.prefix(2), [0, 1])
+        XCTAssertEqual(sample.suffix(2), [998, 999])
+    }
+
     func testMathAccuracyNeedsAnAnswerLineToStop() throws {
         let tokenizer = try BTXData.BPETokenizer(merges: [])
         let ids = { (s: String) in Array(s.utf8).map { Int32($0) } }

@@ -102,6 +102,59 @@ final class MoEStageTests: XCTestCase {
         XCTAssertEqual(mixed.metadata["config"]?["intermediate_size"], 32)
     }
 
+    func testBlendedExpertJConcatenatesChunkJOfEveryModel() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let t = try trained(store)
+        let mixed = try MixStage().run(StageFixtures.context(store, params: ["blend": 4], inputs: inputs(t)))
+        let models = t.experts + [t.seed], C = 32, I = 64, n = 16  // 4 models, 4 chunks of 16 each
+        XCTAssertEqual(mixed.metadata["config"]?["num_local_experts"], 4)
+        XCTAssertEqual(mixed.metadata["config"]?["intermediate_size"], 64, "C = N keeps the dense width")
+        for j in 0..<4 {
+            let w1 = try store.floats(mixed.tensors[MoEParameters.expert(1, j, "w1")]!)
+            let w2 = try store.floats(mixed.tensors[MoEParameters.expert(1, j, "w2")]!)
+            for (m, model) in models.enumerated() {
+                let gate = try store.floats(model.tensors["model.layers.1.mlp.gate_proj.weight"]!)  // [I, C]
+                let down = try store.floats(model.tensors["model.layers.1.mlp.down_proj.weight"]!)  // [C, I]
+                XCTAssertEqual(Array(w1[(m * n * C)..<((m + 1) * n * C)]), Array(gate[(j * n * C)..<((j + 1) * n * C)]), "w1 rows")
+                for r in [0, 17, C - 1] {
+                    XCTAssertEqual(Array(w2[(r * I + m * n)..<(r * I + (m + 1) * n)]), Array(down[(r * I + j * n)..<(r * I + (j + 1) * n)]),
+                                   "w2 row \(r) columns")
+                }
+            }
+        }
+    }
+
+    func testMixtureOfBlendedIdenticalExpertsWithUniformSoftRoutingComputesTheDenseModel() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let seed = try StageFixtures.seedModel(store, seed: 5)
+        let params: [String: JSONValue] = ["blend": 2, "routing": "soft", "router_init": "zero"]
+        let mixed = try MixStage().run(StageFixtures.context(store, params: params, inputs: ["experts.0": seed, "experts.1": seed]))
+        let batch = (0..<(2 * 17)).map { Int32($0 * 5 % 64) }
+        func probabilities(_ m: Manifest) throws -> [Float] {
+            let model = try ModelLoader.inference(m, input: "model", store: store, batchSize: 2, sequenceLength: 16, threads: 1)
+            var out = [Float](repeating: 0, count: 32)
+            try model.targetProbabilities(batch, domain: 0, into: &out)
+            return out
+        }
+        let dense = try probabilities(seed), moe = try probabilities(mixed)
+        XCTAssertLessThan(zip(dense, moe).map { abs($0 - $1) }.max()!, 1e-5)
+    }
+
+    func testBlendRejectsChunksThatDoNotDivideTheWidthAndSplitTogether() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let seed = try StageFixtures.seedModel(store)
+        let given = ["experts.0": seed, "experts.1": seed]
+        XCTAssertThrowsError(try MixStage().run(StageFixtures.context(store, params: ["blend": 3], inputs: given))) {
+            XCTAssertEqual("\($0)", "\(StageError.badParameter(field: "blend", expected: "a divisor of intermediate_size 64", actual: "3"))")
+        }
+        XCTAssertThrowsError(try MixStage().run(StageFixtures.context(store, params: ["blend": 2, "split": 2], inputs: given))) {
+            XCTAssertTrue("\($0)".contains("blend"), "\($0)")
+        }
+    }
+
     func testFinetuneLearnsAndRecordsExpertLoadPerDomainAndResumesBitwise() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
@@ -133,6 +186,19 @@ final class MoEStageTests: XCTestCase {
         }
     }
 
+    func testFrozenExpertsFinetuneKeepsTheExpertObjectsAndTrainsTheRest() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let t = try trained(store)
+        let (mixed, given) = try finetuneInputs(t, store)
+        let params = StageFixtures.trainParams(steps: 3).merging(["freeze_experts": true, "load_tokens": 0]) { $1 }
+        let out = try FinetuneStage().run(StageFixtures.context(store, params: params, inputs: given))
+        for (name, entry) in out.tensors {
+            if name.contains("block_sparse_moe.experts.") { XCTAssertEqual(entry.object, mixed.tensors[name]?.object, name) }
+            else { XCTAssertNotEqual(entry.object, mixed.tensors[name]?.object, name) }
+        }
+    }
+
     func testUpcycleCopiesTheSeedsFeedForwardByReference() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
@@ -158,6 +224,7 @@ final class MoEStageTests: XCTestCase {
             params: {steps: 2, batch_size: 2, sequence_length: 16, warmup_steps: 1}
             inputs: {model: init, data: "tokens[${item}]"}
           mix: {kind: mix, inputs: {experts: "expert[*]", seed: init}}
+          mix-blend: {kind: mix, params: {blend: 2}, inputs: {experts: "expert[*]", seed: init}}
           finetune:
             kind: finetune
             params: {steps: 2, batch_size: 2, sequence_length: 16, warmup_steps: 1, load_tokens: 32}
@@ -168,9 +235,13 @@ final class MoEStageTests: XCTestCase {
             params: {steps: 1, batch_size: 2, sequence_length: 16, warmup_steps: 1, load_tokens: 32}
             inputs: {model: upcycle, data: "tokens[*]", match: finetune}
           btm: {kind: btm, inputs: {experts: "expert[*]"}}
+          evaluate-btm:
+            kind: evaluate
+            params: {name: btm, role: btm, btm_weighting: tfidf, batch_size: 2, sequence_length: 16, max_batches: 1}
+            inputs: {experts: "expert[*]", data: "tokens[*]"}
         """
         let registry = StageRegistry([InitStage.self, TrainStage.self, FixtureTokensStage.self, MixStage.self,
-                                      FinetuneStage.self, UpcycleStage.self, BTMStage.self])
+                                      FinetuneStage.self, UpcycleStage.self, BTMStage.self, EvaluateStage.self])
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
         func run() throws -> [String: StageOutcome] {
@@ -179,7 +250,7 @@ final class MoEStageTests: XCTestCase {
             return Dictionary(uniqueKeysWithValues: try runner.run().map { ($0.stage, $0.outcome) })
         }
         let first = try run(), second = try run()
-        for stage in ["mix", "finetune", "upcycle", "upcycled", "btm"] {
+        for stage in ["mix", "mix-blend", "finetune", "upcycle", "upcycled", "btm", "evaluate-btm"] {
             guard case .ran(let output, _)? = first[stage] else { return XCTFail("\(stage): \(String(describing: first[stage]))") }
             guard case .cached(let again)? = second[stage] else { return XCTFail("\(stage) not cached: \(String(describing: second[stage]))") }
             XCTAssertEqual(output, again, stage)

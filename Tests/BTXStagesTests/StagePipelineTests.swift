@@ -54,7 +54,7 @@ final class StagePipelineTests: XCTestCase {
         let corpus = dir.url.appendingPathComponent("corpus")
         try FileManager.default.createDirectory(at: corpus, withIntermediateDirectories: true)
         let paragraphs = (0..<120).map { "Paragraph \($0): the quick brown fox \($0 % 7) jumps over the lazy dog \($0 % 5) times." }
-        try paragraphs.joined(separator: "\n\n").write(to: corpus.appendingPathComponent("a.txt"), atomically: true, encoding: .utf8)
+        try paragraphs.joined(separator: "\n\n").write(to: corpus.appendingPathComponent("a.txt"), atomically: false, encoding: .utf8)
         let store = try Store(root: dir.url.appendingPathComponent("store"))
 
         let first = try run(spec(corpus: corpus.path, expertSteps: 2), store: store)

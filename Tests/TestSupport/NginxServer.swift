@@ -29,7 +29,7 @@ public final class NginxServer {
         }
         port = try freePort()
         let config = root.appendingPathComponent("nginx.conf")
-        try NginxServer.config(root: root.path, port: port).write(to: config, atomically: true, encoding: .utf8)
+        try NginxServer.config(root: root.path, port: port).write(to: config, atomically: false, encoding: .utf8)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = ["-p", root.path, "-c", config.path, "-e", root.appendingPathComponent("logs/error.log").path]

@@ -28,6 +28,17 @@ final class HFCommandTests: XCTestCase {
         XCTAssertEqual(bad.stderr, "btxpipe: --dtype i32: expected f32, bf16 or f16\n")
     }
 
+    func testExportLeavesNothingInTheTempFolder() throws {
+        let dir = try TemporaryDirectory()
+        let temp = dir.url.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: temp, withIntermediateDirectories: true)
+        try btx(["import", "hf", fixtures.appendingPathComponent("llama-tied").path, "--name", "m"], in: dir)
+        let export = try BTXPipeBinary.run(["export", "m", "out", "--format", "hf"], in: dir.url,
+                                           environment: ["NO_COLOR": "1", "TMPDIR": temp.path])
+        XCTAssertEqual(export.status, 0, export.stderr)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: temp.path), [])
+    }
+
     func testImportOfAnUnsupportedModelFailsWithOneLine() throws {
         let dir = try TemporaryDirectory()
         try FileManager.default.createDirectory(at: dir.url.appendingPathComponent("gpt2"), withIntermediateDirectories: true)
@@ -57,7 +68,7 @@ final class ImportStageCommandTests: XCTestCase {
         let fixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .appendingPathComponent("Fixtures/hf/llama-tied").path
         try "name: hf\nstages:\n  seed: {kind: import, params: {path: \"\(fixture)\", revision: v1}}\n"
-            .write(toFile: dir.path("p.yaml"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.path("p.yaml"), atomically: false, encoding: .utf8)
         let first = try BTXPipeBinary.run(["run", "p.yaml"], in: dir.url, environment: ["NO_COLOR": "1"])
         XCTAssertTrue(first.stderr.hasSuffix("hf: 1 ran\n"), first.stderr)
         let second = try BTXPipeBinary.run(["run", "p.yaml"], in: dir.url, environment: ["NO_COLOR": "1"])

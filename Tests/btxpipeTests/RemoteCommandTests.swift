@@ -27,7 +27,7 @@ final class RemoteCommandTests: XCTestCase {
         dir = try TemporaryDirectory()
         nginx = try NginxServer(root: dir.url.appendingPathComponent("nginx"))
         try pipeline.replacingOccurrences(of: "REMOTE", with: "\(nginx.baseURL)/btx")
-            .write(toFile: dir.path("p.yaml"), atomically: true, encoding: .utf8)
+            .write(toFile: dir.path("p.yaml"), atomically: false, encoding: .utf8)
     }
 
     override func tearDown() {

@@ -20,7 +20,7 @@ final class SmokePipelineTests: XCTestCase {
     func testSmokePipelineRunsEveryStageThenRerunsNothingAndReportsClaims() throws {
         let dir = try TemporaryDirectory()
         let spec = try String(contentsOf: pipelines.appendingPathComponent("smoke.yaml"), encoding: .utf8)
-        try spec.write(toFile: dir.path("smoke.yaml"), atomically: true, encoding: .utf8)
+        try spec.write(toFile: dir.path("smoke.yaml"), atomically: false, encoding: .utf8)
 
         let first = try btx(["run", "smoke.yaml"], in: dir)
         let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("smoke: ") })

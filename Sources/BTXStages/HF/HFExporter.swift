@@ -128,6 +128,6 @@ public struct HFExporter {
     }
 
     func write(_ data: Data, _ name: String, in directory: URL) throws {
-        try data.write(to: directory.appendingPathComponent(name), options: .atomic)
+        try data.writeAtomically(to: directory.appendingPathComponent(name))
     }
 }
