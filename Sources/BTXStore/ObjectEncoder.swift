@@ -1,96 +1,94 @@
 import Foundation
 
-/// Bytes handed to the encoder in order, one batch at a time.
+/// The bytes an object is made of, read chunk by chunk from any thread.
 protocol ByteSource {
-    /// Total bytes the source will deliver.
+    /// Total bytes the source delivers.
     var count: Int { get }
-    /// The next `n` bytes; valid until the next call.
-    mutating func next(_ n: Int) throws -> UnsafeRawBufferPointer
+    /// Bytes `range` of the content: a view of memory the source holds, or the bytes read into
+    /// `scratch` (at least `range.count` long). Valid while `scratch` is.
+    func chunk(_ range: Range<Int>, scratch: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer
 }
 
 /// A source over bytes already in memory (no copy).
 struct MemorySource: ByteSource {
     let bytes: UnsafeRawBufferPointer
-    var offset = 0
     var count: Int { bytes.count }
-    mutating func next(_ n: Int) throws -> UnsafeRawBufferPointer {
-        defer { offset += n }
-        return UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + n)])
+    func chunk(_ range: Range<Int>, scratch: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: bytes[range])
     }
 }
 
-/// A source over a byte range of a file, read through one reused buffer.
-final class FileRangeSource: ByteSource {
+/// A source over a byte range of a file (positional reads, so chunks can be read in parallel).
+struct FileRangeSource: ByteSource {
     let file: FileDescriptor
+    let offset: Int
     let count: Int
-    private var offset: Int
-    private var buffer: UnsafeMutableRawBufferPointer
 
-    init(file: FileDescriptor, offset: Int, count: Int, bufferSize: Int) {
-        self.file = file
-        self.offset = offset
-        self.count = count
-        buffer = .allocate(byteCount: max(1, min(bufferSize, count)), alignment: 64)
-    }
-
-    deinit { buffer.deallocate() }
-
-    func next(_ n: Int) throws -> UnsafeRawBufferPointer {
-        let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<n])
-        let got = try file.read(into: target, at: offset)
-        guard got == n else { throw StoreError.io(path: file.path, operation: "read (file shrank while storing)", errno: EIO) }
-        offset += n
+    func chunk(_ range: Range<Int>, scratch: UnsafeMutableRawBufferPointer) throws -> UnsafeRawBufferPointer {
+        let target = UnsafeMutableRawBufferPointer(rebasing: scratch[0..<range.count])
+        guard try file.read(into: target, at: offset + range.lowerBound) == range.count else {
+            throw StoreError.io(path: file.path, operation: "read (file shrank while storing)", errno: EIO)
+        }
         return UnsafeRawBufferPointer(target)
     }
 }
 
-/// Writes one object file: header, then chunks compressed in parallel batches while the content
-/// is hashed on another thread. The bytes written depend only on the content, the element size and
-/// the chunk size, never on thread timing.
+/// Writes one object file: the header, then chunks shuffled and compressed by all cores while
+/// whichever core is free hashes and writes the finished chunks in order (see `OrderedPipeline`).
+/// The bytes written depend only on the content, the element size and the chunk size, never on
+/// thread timing.
 struct ObjectEncoder {
     let pool: ZstdPool
     let chunkSize: Int
-    let batchChunks: Int
+    /// Chunks compressed ahead of the writer (ring slots).
+    let window: Int
+    /// Threads, the caller's included.
+    let workers: Int
 
     /// Encodes everything `source` delivers into `file`; returns the content's hash.
-    func encode(_ source: inout some ByteSource, elementSize: Int, into file: FileDescriptor) throws -> ObjectHash {
+    func encode(_ source: some ByteSource, elementSize: Int, into file: FileDescriptor) throws -> ObjectHash {
         let header = ObjectHeader(elementSize: elementSize, length: source.count, chunkSize: chunkSize)
         try header.bytes.withUnsafeBytes { try file.write($0) }
-        let slotInput = min(chunkSize, max(source.count, 1))
-        let slotSize = 4 + ZstdPool.bound(slotInput) + slotInput   // length, frame, shuffle scratch
-        let slots = min(batchChunks, max(header.chunkCount, 1))
-        let work = UnsafeMutableRawBufferPointer.allocate(byteCount: slots * slotSize, alignment: 64)
-        defer { work.deallocate() }
+        let window = max(1, min(self.window, header.chunkCount))
+        let workers = max(1, min(self.workers, header.chunkCount))
+        let input = min(chunkSize, max(source.count, 1))
+        let slotSize = (input + 4 + ZstdPool.bound(input) + 63) & ~63   // per slot: read-in chunk, record
+        let slots = UnsafeMutableRawBufferPointer.allocate(byteCount: window * slotSize, alignment: 64)
+        let planes = UnsafeMutableRawBufferPointer.allocate(byteCount: workers * input, alignment: 64)
+        defer { slots.deallocate(); planes.deallocate() }
+        var chunks = [UnsafeRawBufferPointer](repeating: UnsafeRawBufferPointer(start: nil, count: 0), count: window)
+        var recordSizes = [Int](repeating: 0, count: window)
         var hasher = StreamingHasher()
-        var stored = [Int](repeating: 0, count: slots)
-        var first = 0
-        while first < header.chunkCount {
-            let n = min(slots, header.chunkCount - first)
-            let batchBytes = (first..<(first + n)).reduce(0) { $0 + header.chunkLength($1) }
-            let input = try source.next(batchBytes)
-            stored.withUnsafeMutableBufferPointer { storedSizes in
-                DispatchQueue.concurrentPerform(iterations: n + 1) { i in
-                    if i == 0 { hasher.update(input); return }
-                    let c = i - 1
-                    let chunk = UnsafeRawBufferPointer(rebasing: input[(c * chunkSize)..<(c * chunkSize + header.chunkLength(first + c))])
-                    let slot = UnsafeMutableRawBufferPointer(rebasing: work[(c * slotSize)..<((c + 1) * slotSize)])
-                    storedSizes[c] = compressChunk(chunk, elementSize: elementSize, slot: slot)
-                }
+        try chunks.withUnsafeMutableBufferPointer { chunks in
+            try recordSizes.withUnsafeMutableBufferPointer { recordSizes in
+                try OrderedPipeline.run(count: header.chunkCount, workers: workers, window: window, claim: { _ in }, produce: { chunk, worker in
+                    let start = (chunk % window) * slotSize
+                    let slot = UnsafeMutableRawBufferPointer(rebasing: slots[start..<(start + slotSize)])
+                    let bytes = try source.chunk(header.chunkRange(chunk), scratch: UnsafeMutableRawBufferPointer(rebasing: slot[0..<input]))
+                    chunks[chunk % window] = bytes
+                    recordSizes[chunk % window] = compressChunk(bytes, elementSize: elementSize,
+                                                                record: UnsafeMutableRawBufferPointer(rebasing: slot[input...]),
+                                                                planes: UnsafeMutableRawBufferPointer(rebasing: planes[(worker * input)..<((worker + 1) * input)]))
+                }, consume: { chunk in
+                    hasher.update(chunks[chunk % window])
+                    let slot = (chunk % window) * slotSize + input
+                    try file.write(UnsafeRawBufferPointer(rebasing: slots[slot..<(slot + recordSizes[chunk % window])]))
+                })
             }
-            for c in 0..<n { try file.write(UnsafeRawBufferPointer(rebasing: work[(c * slotSize)..<(c * slotSize + stored[c])])) }
-            first += n
         }
         return hasher.finalize()
     }
 
-    /// Shuffles and compresses one chunk into `slot` as a chunk record; returns the record's size.
-    private func compressChunk(_ chunk: UnsafeRawBufferPointer, elementSize: Int, slot: UnsafeMutableRawBufferPointer) -> Int {
-        let scratch = UnsafeMutableRawBufferPointer(rebasing: slot[(slot.count - chunk.count)...])
-        let frame = UnsafeMutableRawBufferPointer(rebasing: slot[4..<(slot.count - chunk.count)])
+    /// Shuffles (through `planes`) and compresses one chunk into `record` as a chunk record; returns
+    /// the record's size.
+    private func compressChunk(_ chunk: UnsafeRawBufferPointer, elementSize: Int, record: UnsafeMutableRawBufferPointer,
+                               planes: UnsafeMutableRawBufferPointer) -> Int {
+        let frame = UnsafeMutableRawBufferPointer(rebasing: record[4...])
         var input = chunk
         if elementSize > 1 {
-            ByteShuffle.shuffle(chunk, into: scratch, elementSize: elementSize)
-            input = UnsafeRawBufferPointer(scratch)
+            let shuffled = UnsafeMutableRawBufferPointer(rebasing: planes[0..<chunk.count])
+            ByteShuffle.shuffle(chunk, into: shuffled, elementSize: elementSize)
+            input = UnsafeRawBufferPointer(shuffled)
         }
         var field: UInt32
         let body: Int
@@ -98,12 +96,12 @@ struct ObjectEncoder {
             field = UInt32(n)
             body = n
         } else {
-            frame.copyMemory(from: chunk)   // NOTE: raw chunks hold the original, unshuffled bytes
+            UnsafeMutableRawBufferPointer(rebasing: frame[0..<chunk.count]).copyMemory(from: chunk)   // NOTE: raw chunks hold the original, unshuffled bytes
             field = UInt32(chunk.count) | ObjectHeader.rawFlag
             body = chunk.count
         }
         field = field.littleEndian
-        withUnsafeBytes(of: &field) { slot.copyMemory(from: $0) }
+        withUnsafeBytes(of: &field) { record.copyMemory(from: $0) }
         return 4 + body
     }
 }

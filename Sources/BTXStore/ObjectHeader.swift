@@ -27,6 +27,9 @@ struct ObjectHeader: Equatable {
     /// Uncompressed length of chunk `i`.
     func chunkLength(_ i: Int) -> Int { min(chunkSize, length - i * chunkSize) }
 
+    /// Where chunk `i` lies in the uncompressed content.
+    func chunkRange(_ i: Int) -> Range<Int> { (i * chunkSize)..<(i * chunkSize + chunkLength(i)) }
+
     /// The 24 header bytes.
     var bytes: [UInt8] {
         var out = ObjectHeader.magic + [ObjectHeader.formatVersion, ObjectHeader.zstdCodec, UInt8(elementSize), 0]

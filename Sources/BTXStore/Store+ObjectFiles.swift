@@ -24,7 +24,7 @@ extension Store {
     func importObjectFile(at temp: String, as hash: ObjectHash) throws {
         do {
             let file = try FileDescriptor(path: temp, flags: O_RDONLY)
-            try ObjectDecoder(pool: pool, batchChunks: batchChunks).decode(file, expected: hash, begin: { _ in }, sink: { _ in })
+            try decoder.decode(file, expected: hash, begin: { _ in }, sink: { _ in })
             try file.sync()
         } catch {
             unlink(temp)

@@ -16,39 +16,43 @@ extension Store {
         try values.withUnsafeBytes { try putTensor($0, dtype: .f32, shape: shape) }
     }
 
-    /// Reads a tensor's bytes into `buffer`, which must hold exactly `entry.byteCount` bytes.
-    /// Throws (and the buffer's content is meaningless) when the object is missing or damaged.
+    /// Reads a tensor's bytes into `buffer`, which must hold exactly `entry.byteCount` bytes; they are
+    /// decompressed straight into it. Throws when the object is missing or damaged (then the buffer
+    /// holds 0xFF bytes, NaN as floats, never unverified content).
     public func readTensor(_ entry: TensorEntry, into buffer: UnsafeMutableRawBufferPointer) throws {
         let expected = try Store.byteCount(shape: entry.shape, dtype: entry.dtype, actual: buffer.count)
         guard buffer.count == expected else { throw StoreError.bufferSize(hash: entry.object, expected: expected, actual: buffer.count) }
-        var offset = 0
-        try read(entry.object, begin: { length in
+        try read(entry.object) { length in
             guard length == expected else {
                 throw StoreError.shapeMismatch(shape: entry.shape, dtype: entry.dtype, expectedBytes: expected, actualBytes: length)
             }
-        }, sink: { chunk in
-            UnsafeMutableRawBufferPointer(rebasing: buffer[offset..<(offset + chunk.count)]).copyMemory(from: chunk)
-            offset += chunk.count
-        })
+            return buffer
+        }
     }
 
     /// A float tensor's values as f32 (bf16 and f16 are converted exactly).
     public func floats(_ entry: TensorEntry) throws -> [Float] {
+        // NOTE: the arrays are created uninitialised and decoded into: zero-filling them first would
+        // write every byte twice.
+        let count = try Store.byteCount(shape: entry.shape, dtype: entry.dtype, actual: 0) / entry.dtype.size
         switch entry.dtype {
         case .f32:
-            var values = [Float](repeating: 0, count: entry.count)
-            try values.withUnsafeMutableBytes { try readTensor(entry, into: $0) }
-            return values
+            return try [Float](unsafeUninitializedCapacity: count) { values, initialized in
+                try readTensor(entry, into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: values[0..<count])))
+                initialized = count
+            }
         case .bf16, .f16:
-            var halves = [UInt16](repeating: 0, count: entry.count)
-            try halves.withUnsafeMutableBytes { try readTensor(entry, into: $0) }
-            var values = [Float](repeating: 0, count: entry.count)
-            halves.withUnsafeBufferPointer { src in
-                values.withUnsafeMutableBufferPointer { dst in
+            let halves = try [UInt16](unsafeUninitializedCapacity: count) { halves, initialized in
+                try readTensor(entry, into: UnsafeMutableRawBufferPointer(UnsafeMutableBufferPointer(rebasing: halves[0..<count])))
+                initialized = count
+            }
+            return halves.withUnsafeBufferPointer { src in
+                [Float](unsafeUninitializedCapacity: count) { values, initialized in
+                    let dst = UnsafeMutableBufferPointer(rebasing: values[0..<count])
                     if entry.dtype == .bf16 { HalfFloat.bf16ToFloat(src, dst) } else { HalfFloat.f16ToFloat(src, dst) }
+                    initialized = count
                 }
             }
-            return values
         default:
             throw StoreError.unsupportedDType(entry.dtype, expected: "f32, bf16 or f16")
         }

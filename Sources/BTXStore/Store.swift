@@ -23,8 +23,11 @@ public final class Store: @unchecked Sendable {
     let pool = ZstdPool(level: 1)
     /// Uncompressed bytes per chunk: big enough for zstd to find structure, small enough to split work.
     let chunkSize = 1 << 20
-    /// Chunks processed per parallel batch (bounds memory: ~3 × batch × chunk while streaming).
-    let batchChunks = 16
+    /// Chunks compressed or decompressed ahead of the sequential hash (bounds memory: ring buffers
+    /// of this many chunks while streaming).
+    let window = 16
+    /// Threads one object read or write uses, the caller's included.
+    let workers = ProcessInfo.processInfo.activeProcessorCount
 
     var objectsDirectory: String { root.path + "/objects/v1" }
     var tempDirectory: String { objectsDirectory + "/tmp" }
@@ -56,8 +59,7 @@ public final class Store: @unchecked Sendable {
 
     /// Stores raw bytes; see `putObject(_:elementSize:)`.
     func putObject(bytes: UnsafeRawBufferPointer, elementSize: Int) throws -> ObjectHash {
-        var source = MemorySource(bytes: bytes)
-        return try write(&source, elementSize: elementSize)
+        try write(MemorySource(bytes: bytes), elementSize: elementSize)
     }
 
     /// Stores a file's content, streaming it through bounded buffers.
@@ -68,21 +70,20 @@ public final class Store: @unchecked Sendable {
 
     /// Stores `count` bytes of an open file starting at `offset`, streaming.
     func putObject(file: FileDescriptor, offset: Int, count: Int, elementSize: Int) throws -> ObjectHash {
-        var source = FileRangeSource(file: file, offset: offset, count: count, bufferSize: batchChunks * chunkSize)
-        return try write(&source, elementSize: elementSize)
+        try write(FileRangeSource(file: file, offset: offset, count: count), elementSize: elementSize)
     }
 
     /// Encodes a source into a temp file and renames it to its hash. A concurrent writer of the same
     /// content writes identical bytes, so whichever rename lands last is harmless (and it also
     /// replaces a damaged copy).
-    private func write(_ source: inout some ByteSource, elementSize: Int) throws -> ObjectHash {
+    private func write(_ source: some ByteSource, elementSize: Int) throws -> ObjectHash {
         precondition((1...16).contains(elementSize), "element size \(elementSize) outside 1...16")
         let temp = FileSystem.tempPath(in: tempDirectory)
         let hash: ObjectHash
         do {
             let out = try FileDescriptor(path: temp, flags: O_WRONLY | O_CREAT | O_EXCL)
-            hash = try ObjectEncoder(pool: pool, chunkSize: chunkSize, batchChunks: batchChunks)
-                .encode(&source, elementSize: elementSize, into: out)
+            hash = try ObjectEncoder(pool: pool, chunkSize: chunkSize, window: window, workers: workers)
+                .encode(source, elementSize: elementSize, into: out)
             try out.sync()
         } catch {
             unlink(temp)
@@ -129,13 +130,27 @@ public final class Store: @unchecked Sendable {
 
     /// Decodes object `hash` into `sink` (see `ObjectDecoder`), quarantining it when damaged.
     func read(_ hash: ObjectHash, begin: (Int) throws -> Void, sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try decoding(hash) { try decoder.decode($0, expected: hash, begin: begin, sink: sink) }
+    }
+
+    /// Decodes object `hash` into the buffer `destination` returns for its length (see
+    /// `ObjectDecoder`), quarantining it when damaged.
+    func read(_ hash: ObjectHash, into destination: (Int) throws -> UnsafeMutableRawBufferPointer) throws {
+        try decoding(hash) { try decoder.decode($0, expected: hash, into: destination) }
+    }
+
+    /// A decoder with the store's settings.
+    var decoder: ObjectDecoder { ObjectDecoder(pool: pool, window: window, workers: workers) }
+
+    /// Opens object `hash` for `decode`; `.missing` when absent, and quarantines it when corrupt.
+    private func decoding(_ hash: ObjectHash, _ decode: (FileDescriptor) throws -> Void) throws {
         let path = objectPath(hash)
         let file: FileDescriptor
         do { file = try FileDescriptor(path: path, flags: O_RDONLY) } catch StoreError.io(_, _, ENOENT) {
             throw StoreError.missing(hash)
         }
         do {
-            try ObjectDecoder(pool: pool, batchChunks: batchChunks).decode(file, expected: hash, begin: begin, sink: sink)
+            try decode(file)
         } catch let error as StoreError {
             if case .corrupt = error { quarantine(file) }
             throw error
@@ -147,7 +162,7 @@ public final class Store: @unchecked Sendable {
         let path = objectPath(hash)
         do {
             let file = try FileDescriptor(path: path, flags: O_RDONLY)
-            try ObjectDecoder(pool: pool, batchChunks: batchChunks).decode(file, expected: hash, begin: { _ in }, sink: { _ in })
+            try decoder.decode(file, expected: hash, begin: { _ in }, sink: { _ in })
             return nil
         } catch let error as StoreError {
             return error

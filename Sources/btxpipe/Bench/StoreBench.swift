@@ -3,9 +3,9 @@ import BTXTensor
 import Foundation
 
 /// Store throughput on weight-like data (normal, std 0.02, like an initialised LLM):
-/// SHA-256 MB/s, put and get MB/s of f32 and bf16 tensors, and the on-disk ratio with and without
-/// byte shuffling. Targets on a 2-core machine: put ≥ 400 MB/s, get ≥ 1 GB/s, shuffled ratio
-/// ≥ 1.15 (f32) and ≥ 1.35 (bf16).
+/// SHA-256 MB/s, put and get MB/s of f32 and bf16 tensors (get: `readTensor` into a caller's buffer;
+/// get_cold: into a fresh one), and the on-disk ratio with and without byte shuffling. Targets on a
+/// 2-core machine: put ≥ 400 MB/s, get ≥ 1 GB/s, shuffled ratio ≥ 1.15 (f32) and ≥ 1.35 (bf16).
 struct StoreBench: BenchSuite {
     static let name = "store"
 
@@ -33,10 +33,15 @@ struct StoreBench: BenchSuite {
         var entry: TensorEntry?
         let cpu0 = BenchReport.cpuSeconds()
         let put = try BenchReport.time { entry = try store.putTensor(bytes, dtype: dtype, shape: [bytes.count / dtype.size]) }
+        let putCPU = BenchReport.cpuSeconds() - cpu0
         let back = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
         defer { back.deallocate() }
+        // NOTE: the first read also pays for faulting in the fresh buffer's pages (the kernel's cost,
+        // several times the store's in a VM); the best of three reads into the same buffer is the store's.
+        let cold = try BenchReport.time { try store.readTensor(entry!, into: back) }
         let cpu1 = BenchReport.cpuSeconds()
-        let get = try BenchReport.time { try store.readTensor(entry!, into: back) }
+        var get = Double.infinity
+        for _ in 0..<3 { get = min(get, try BenchReport.time { try store.readTensor(entry!, into: back) }) }
         let cpu2 = BenchReport.cpuSeconds()
         precondition(memcmp(back.baseAddress!, bytes.baseAddress!, bytes.count) == 0, "store bench read back different bytes")
         let shuffled = try store.diskUsage()
@@ -45,10 +50,10 @@ struct StoreBench: BenchSuite {
         let unshuffled = try plain.diskUsage()
         let mb = Double(bytes.count) / 1e6
         emit(BenchReport(bench: "store", config: "\(label) \(bytes.count >> 20) MiB", fields: [
-            ("put_mb_per_s", mb / put), ("get_mb_per_s", mb / get),
+            ("put_mb_per_s", mb / put), ("get_mb_per_s", mb / get), ("get_cold_mb_per_s", mb / cold),
             ("ratio_shuffled", Double(shuffled.contentBytes) / Double(shuffled.objectBytes)),
             ("ratio_plain", Double(unshuffled.contentBytes) / Double(unshuffled.objectBytes)),
-            ("put_cpu_s", cpu1 - cpu0), ("put_s", put), ("get_cpu_s", cpu2 - cpu1), ("get_s", get),
+            ("put_cpu_s", putCPU), ("put_s", put), ("get_cpu_s", (cpu2 - cpu1) / 3), ("get_s", get),
             ("rss_mib", BenchReport.peakRSSMiB()),
         ]))
     }
