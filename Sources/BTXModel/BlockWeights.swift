@@ -11,7 +11,7 @@ struct BlockWeights {
         func n(_ suffix: String) -> String { LlamaParameters.name(l, suffix) }
         let names = ["input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
                      "self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight"].map(n)
-        let w = names.map(p.pointer), d = names.map { frozen.contains($0) ? nil : g?.pointer($0) }
+        let w = names.map(p.pointer), d = names.map { g?.gradientPointer($0, frozen: frozen) }
         (inputNorm, q, k, v, o, postNorm) = (w[0], w[1], w[2], w[3], w[4], w[5])
         (dInputNorm, dq, dk, dv, dO, dPostNorm) = (d[0], d[1], d[2], d[3], d[4], d[5])
     }

@@ -70,7 +70,7 @@ public struct FeedForwardContext {
 extension FeedForwardContext {
     /// Where tensor `name`'s gradient goes: nil in inference or when the tensor is frozen.
     public func gradient(_ name: String) -> UnsafeMutablePointer<Float>? {
-        frozen.contains(name) ? nil : gradients?.pointer(name)
+        gradients?.gradientPointer(name, frozen: frozen)
     }
 
     /// Throws unless `parameters` has tensor `name` with exactly `shape` (call for every tensor a

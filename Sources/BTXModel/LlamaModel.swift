@@ -76,7 +76,7 @@ public final class LlamaModel {
         embedding = parameters.pointer("model.embed_tokens.weight")
         finalNorm = parameters.pointer("model.norm.weight")
         lmHead = parameters.pointer(head)
-        func gradient(_ name: String) -> UnsafeMutablePointer<Float>? { frozen.contains(name) ? nil : gradients?.pointer(name) }
+        func gradient(_ name: String) -> UnsafeMutablePointer<Float>? { gradients?.gradientPointer(name, frozen: frozen) }
         dEmbedding = gradient("model.embed_tokens.weight")
         dFinalNorm = gradient("model.norm.weight")
         dLmHead = gradient(head)

@@ -60,6 +60,12 @@ public final class ParameterSet {
         return storage + entries[i].offset
     }
 
+    /// Where tensor `name`'s gradient goes, this being a gradient set: nil when the tensor is
+    /// `frozen` (its weight-gradient product is skipped). Every layer asks here, so the rule lives once.
+    public func gradientPointer(_ name: String, frozen: Set<String>) -> UnsafeMutablePointer<Float>? {
+        frozen.contains(name) ? nil : pointer(name)
+    }
+
     /// A copy of tensor `name`.
     public func values(_ name: String) throws -> [Float] {
         guard let e = entry(name) else { throw ModelError.unknownParameter(name) }

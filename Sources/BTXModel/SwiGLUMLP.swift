@@ -26,7 +26,7 @@ public struct SwiGLUMLP {
         gate = parameters.pointer(gateName)
         up = parameters.pointer(upName)
         down = parameters.pointer(downName)
-        func gradient(_ name: String) -> UnsafeMutablePointer<Float>? { frozen.contains(name) ? nil : gradients?.pointer(name) }
+        func gradient(_ name: String) -> UnsafeMutablePointer<Float>? { gradients?.gradientPointer(name, frozen: frozen) }
         dGate = gradient(gateName)
         dUp = gradient(upName)
         dDown = gradient(downName)
