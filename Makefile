@@ -33,18 +33,24 @@ build: deps
 # The S3 (SigV4) remote test runs against moto's server when Python has it (the machine image does).
 MOTO_SERVER ?= $(shell command -v moto_server 2>/dev/null)
 
-# The Hugging Face reference check (transformers loads btxpipe's exports and must reproduce its logits)
-# runs when this venv can be made (CPU torch wheel + transformers); otherwise those tests say "skipped".
+# The Python reference stack the tests compare against (transformers, tokenizers, gguf; torch as the
+# CPU wheel). It must exist for `make test`: a reference check that silently skips is not a check, so
+# a venv that cannot be made stops `make test` here, and under BTXPIPE_REQUIRE_REFERENCE=1 a test
+# that finds no reference python fails instead of skipping (Tests/TestSupport/ReferencePython.swift).
 HF_VENV := .build/hf-venv
+HF_PACKAGES := torch==2.13.0+cpu transformers safetensors tokenizers gguf accelerate sentencepiece
+HF_IMPORTS := torch, transformers, safetensors, tokenizers, gguf
 
 hf-venv:
-	@[ -x $(HF_VENV)/bin/python ] || { python3 -m venv $(HF_VENV) && \
-	  timeout 600 $(HF_VENV)/bin/pip install -q torch==2.13.0+cpu transformers safetensors; } \
-	  || { echo "hf-venv: could not install torch + transformers; the HF reference tests will be skipped"; rm -rf $(HF_VENV); }
+	@$(HF_VENV)/bin/python -c "import $(HF_IMPORTS)" 2>/dev/null || { \
+	  echo "hf-venv: installing $(HF_PACKAGES) into $(HF_VENV)"; \
+	  python3 -m venv $(HF_VENV) && timeout 1200 $(HF_VENV)/bin/pip install -q $(HF_PACKAGES) && \
+	  $(HF_VENV)/bin/python -c "import $(HF_IMPORTS)"; } || { \
+	  echo "hf-venv: FAILED to install the Python reference stack ($(HF_PACKAGES)); the reference tests cannot run" >&2; exit 1; }
 
 test: deps hf-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
-	BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$$([ -x $(HF_VENV)/bin/python ] && echo $(CURDIR)/$(HF_VENV)/bin/python)" \
+	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 run: build

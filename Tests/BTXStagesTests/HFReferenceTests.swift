@@ -6,13 +6,10 @@ import TestSupport
 import XCTest
 
 /// Exports checked by transformers itself: runs `make_fixtures.py compare` with the python of
-/// `BTXPIPE_HF_PYTHON` (a venv with torch + transformers + safetensors), skipped without it.
+/// `BTXPIPE_HF_PYTHON` (a venv with torch + transformers + safetensors; see `ReferencePython`).
 final class HFReferenceTests: XCTestCase {
     private func python() throws -> URL {
-        guard let path = ProcessInfo.processInfo.environment["BTXPIPE_HF_PYTHON"], !path.isEmpty else {
-            throw XCTSkip("skipped: set BTXPIPE_HF_PYTHON to a python with torch, transformers and safetensors (see Tests/Fixtures/hf/make_fixtures.py)")
-        }
-        return URL(fileURLWithPath: path)
+        try ReferencePython.python(importing: ["torch", "transformers", "safetensors"])
     }
 
     /// Exports `manifest`, writes btxpipe's logits for the fixture tokens, and has transformers compare.
