@@ -48,6 +48,21 @@ final class ClusterCommandTests: XCTestCase {
         return outputs
     }
 
+    func testSubmitRefusesANodeLocalStoreWithoutARemoteAndNamesABadProfileAndCancelWithoutJobsSaysSo() throws {
+        func btx(_ arguments: [String]) throws -> CommandResult { try BTXPipeBinary.run(arguments, in: dir.url, environment: ["NO_COLOR": "1"]) }
+        let refused = try btx(["submit", "p.yaml", "--store", dir.path("store")])
+        XCTAssertEqual(refused.status, 2, refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("the store must be on a filesystem every node sees"), refused.stderr)
+        XCTAssertTrue(refused.stderr.contains("which is local to each node"), refused.stderr)
+        try "partition: debug\ncpus: many\n".write(toFile: dir.path("bad.yaml"), atomically: false, encoding: .utf8)
+        let bad = try btx(["submit", "p.yaml", "--store", dir.path("store"), "--single-node", "--profile", "bad.yaml"])
+        XCTAssertEqual(bad.status, 2, bad.stderr)
+        XCTAssertEqual(bad.stderr, "btxpipe: bad.yaml:2:7: 'profile.cpus' must be a whole number of CPUs ≥ 1\n")
+        let cancel = try btx(["cancel", "p.yaml", "--store", dir.path("store")])
+        XCTAssertEqual(cancel.status, 0, cancel.stderr)
+        XCTAssertEqual(cancel.stdout, "no submitted jobs for cluster\n")
+    }
+
     func testSharedStoreSubmissionRequeuesAtTheTimeLimitResumesAndMatchesALocalRunAndCancelLeavesNoJobs() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/slurm_submit.sh")
         let result = try runProcess(URL(fileURLWithPath: "/bin/bash"), [script.path, BTXPipeBinary.url.path, dir.url.path, "requeue"],
