@@ -18,6 +18,8 @@ public struct PipelineSpec {
     public var models: [String: JSONValue]
     /// Every stage instance, in spec order (fan-out instances in item order).
     public var stages: [StageInstance]
+    /// `slurm:`: the resources every submitted job asks for unless its stage's `resources:` says otherwise.
+    public var slurm = SlurmResources()
 
     /// The instance called `name`, e.g. "train[code]".
     public func stage(_ name: String) -> StageInstance? { stages.first { $0.name == name } }
@@ -41,6 +43,8 @@ public struct StageInstance: Hashable {
     public var location: SpecLocation
     var kindLocation: SpecLocation
     var paramLocations: [String: SpecLocation]
+    /// `resources:`: what the stage's Slurm job asks for (not part of the cache key).
+    public var resources = SlurmResources()
 
     /// Every stage this one reads, in input order.
     public var dependencies: [String] { inputs.flatMap(\.stages) }

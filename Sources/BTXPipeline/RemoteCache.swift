@@ -10,6 +10,19 @@ public protocol RemoteCache: AnyObject {
     func publish(_ key: ObjectHash, from store: Store) throws
     /// Whether `publish` does anything (false with `--no-push` or only read-only remotes).
     var pushes: Bool { get }
+    /// Pulls the last checkpoint of stage key `key` into `store` from the first remote having one;
+    /// its manifest hash, else nil.
+    func fetchCheckpoint(_ key: ObjectHash, into store: Store) throws -> ObjectHash?
+    /// Pushes checkpoint `manifest` of stage key `key` to every remote this machine may push to, so a
+    /// requeued job on another node resumes from it.
+    func publishCheckpoint(_ key: ObjectHash, manifest: ObjectHash, from store: Store) throws
+}
+
+extension RemoteCache {
+    /// No checkpoints (a cache that only moves finished stages).
+    public func fetchCheckpoint(_ key: ObjectHash, into store: Store) throws -> ObjectHash? { nil }
+    /// No checkpoints (a cache that only moves finished stages).
+    public func publishCheckpoint(_ key: ObjectHash, manifest: ObjectHash, from store: Store) throws {}
 }
 
 /// The remotes of one run, in order: a pull asks each until one has the key; a push goes to every
@@ -49,6 +62,23 @@ public final class RemoteCacheSet: RemoteCache {
     public func peek(_ key: ObjectHash) throws -> ObjectHash? {
         for remote in remotes { if let entry = try remote.action(key) { return entry.output } }
         return nil
+    }
+
+    public func fetchCheckpoint(_ key: ObjectHash, into store: Store) throws -> ObjectHash? {
+        for remote in remotes {
+            let sync = RemoteSync(remote: remote, store: store, parallel: parallel, progress: TransferProgress(direction: "checkpoint", report: nil))
+            if let manifest = try sync.pullCheckpoint(key) { return manifest }
+        }
+        return nil
+    }
+
+    public func publishCheckpoint(_ key: ObjectHash, manifest: ObjectHash, from store: Store) throws {
+        guard pushEnabled else { return }
+        for remote in remotes where !remote.config.readOnly {
+            let progress = TransferProgress(direction: "push checkpoint of \(key.short) to \(remote.config.name)") { self.report("\($0)") }
+            try RemoteSync(remote: remote, store: store, parallel: parallel, progress: progress).pushCheckpoint(key, manifest: manifest)
+            progress.finish()
+        }
     }
 
     public func publish(_ key: ObjectHash, from store: Store) throws {

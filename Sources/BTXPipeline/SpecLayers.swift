@@ -18,16 +18,17 @@ struct SpecEntry {
 ///   for that key whole (shallow: `vars: {eval: {max_batches: 2}}` replaces all of `vars.eval`).
 /// - `stages`: a child stage named like a base stage replaces it whole, in the base's place; new child
 ///   stages follow the base's, in spec order; `<stage>: null` drops the base's stage of that name.
-/// - `store`, `remotes`: the child's if given, else the base's. `name` is the child's own (required).
+/// - `store`, `remotes`, `slurm`: the child's if given, else the base's. `name` is the child's own (required).
 /// Templates in inherited stages are evaluated with the merged vars, datasets and models.
 struct SpecLayers {
-    static let topKeys = ["name", "extends", "store", "remotes", "vars", "datasets", "models", "stages"]
+    static let topKeys = ["name", "extends", "store", "remotes", "vars", "datasets", "models", "stages", "slurm"]
     static let mergedSections = ["vars", "datasets", "models", "stages"]
 
     /// `name:` of the outermost file (nil when absent: the caller reports it).
     var name: SpecEntry?
     var store: SpecEntry?
     var remotes: SpecEntry?
+    var slurm: SpecEntry?
     /// Section name → its merged entries, in order.
     var sections: [String: [SpecEntry]] = [:]
 
@@ -42,6 +43,7 @@ struct SpecLayers {
         layers.name = own["name"]
         layers.store = own["store"] ?? layers.store
         layers.remotes = own["remotes"] ?? layers.remotes
+        layers.slurm = own["slurm"] ?? layers.slurm
         for section in mergedSections {
             guard let entry = own[section] else { continue }
             let children = try reader.mapping(entry.value, field: section).map {

@@ -6,7 +6,7 @@ import Yams
 struct SpecParser {
     let reader: SpecReader
 
-    static let stageKeys = ["kind", "params", "inputs", "foreach"]
+    static let stageKeys = ["kind", "params", "inputs", "foreach", "resources"]
 
     /// A stage of the spec before its inputs are resolved, with the reader of the file it is written in.
     private struct Group {
@@ -52,8 +52,12 @@ struct SpecParser {
             throw SpecError.missingField(reader.location(root), field: "stages", context: "the pipeline")
         }
         let stages = try self.stages(stageEntries, scope: scope)
-        return PipelineSpec(file: reader.file, name: name, store: store, remotes: remotes, vars: vars,
-                            datasets: datasets, models: models, stages: stages)
+        var spec = PipelineSpec(file: reader.file, name: name, store: store, remotes: remotes, vars: vars,
+                                datasets: datasets, models: models, stages: stages)
+        if let slurm = layers.slurm {
+            spec.slurm = try SlurmResources.parse(slurm.value, field: "slurm", reader: slurm.reader, scope: scope)
+        }
+        return spec
     }
 
     /// A section's entries as one JSON object, each templated by the reader of its own file.
@@ -151,9 +155,13 @@ struct SpecParser {
                 inputs.append(try input(entry.key, entry.value, stage: name, groups: groups, scope: scope, reader: reader))
             }
         }
-        return StageInstance(name: name, group: group.name, item: item, kind: kind, params: params, inputs: inputs,
-                             location: reader.location(group.node), kindLocation: reader.location(kindNode),
-                             paramLocations: paramLocations)
+        var instance = StageInstance(name: name, group: group.name, item: item, kind: kind, params: params, inputs: inputs,
+                                     location: reader.location(group.node), kindLocation: reader.location(kindNode),
+                                     paramLocations: paramLocations)
+        if let resourcesNode = group.fields["resources"]?.value {
+            instance.resources = try SlurmResources.parse(resourcesNode, field: "\(group.name).resources", reader: reader, scope: scope)
+        }
+        return instance
     }
 
     // MARK: input references

@@ -59,6 +59,7 @@ struct StageExecution {
             guard let kind = runner.planner.registry.kind(named: stage.kind) else {
                 throw StageError.failed("unknown kind '\(stage.kind)'")
             }
+            fetchRemoteCheckpoint(built)
             if (try? store.ref(built.checkpointRef)) ?? nil != nil {
                 observer.note("\(stage.name): resuming from its checkpoint")
             }
@@ -73,12 +74,31 @@ struct StageExecution {
         } catch {
             let cancelled = (error as? StageError) == .cancelled
             if let context, !cancelled { context.log("error: \(error)") }
+            if let context, cancelled { publishCheckpoint(context) }
             if let context, let record = try? putRecord(context, start: start) {
                 let run = LastRun(key: key, outcome: cancelled ? .cancelled : .failed, record: record,
                                   error: cancelled ? nil : "\(error)")
                 try? StoreState(store: store).setLastRun(run, pipeline: runner.spec.name, stage: stage.name)
             }
             return cancelled ? .cancelled : .failed(error: "\(error)")
+        }
+    }
+
+    /// Without a checkpoint here, takes the remotes' (a job requeued onto another node resumes from it).
+    private func fetchRemoteCheckpoint(_ context: StageContext) {
+        guard let remote = runner.remoteCache, (try? store.ref(context.checkpointRef)) ?? nil == nil else { return }
+        do {
+            if let manifest = try remote.fetchCheckpoint(key.hash, into: store) { try store.setRef(context.checkpointRef, to: manifest) }
+        } catch {
+            observer.note("\(stage.name): could not fetch its checkpoint from the remotes (\(error)); starting here")
+        }
+    }
+
+    /// Pushes an interrupted stage's checkpoint to the remotes, so that it resumes wherever it runs next.
+    private func publishCheckpoint(_ context: StageContext) {
+        guard let remote = runner.remoteCache, remote.pushes, let manifest = (try? store.ref(context.checkpointRef)) ?? nil else { return }
+        do { try remote.publishCheckpoint(key.hash, manifest: manifest, from: store) } catch {
+            observer.note("\(stage.name): its checkpoint stays here only: pushing it failed (\(error))")
         }
     }
 

@@ -9,7 +9,7 @@ struct BTXPipeCommand: ParsableCommand {
         subcommands: [
             Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self, Report.self,
             Import.self, Export.self, Generate.self, StoreCommand.self, Bench.self, Doctor.self,
-            Push.self, Pull.self, Submit.self,
+            Push.self, Pull.self, Submit.self, Cancel.self,
         ]
     )
 }

@@ -16,7 +16,8 @@ struct RemoteOptions: ParsableArguments {
     }
 
     /// The selected remotes (all of `remotes:` when `defaultAll` and none were named), reached with
-    /// credentials from the environment (`AWS_*` for SigV4 remotes, `BTXPIPE_HTTP_*`, else .netrc).
+    /// credentials from the environment (the AWS chain for SigV4 and `s3://` remotes, `BTXPIPE_HTTP_*`,
+    /// else .netrc); `s3://bucket/prefix` becomes its endpoint's URL.
     func stores(for spec: PipelineSpec, defaultAll: Bool) throws -> [RemoteStore] {
         do {
             let configured = try RemoteConfig.parse(spec.remotes)
@@ -24,8 +25,9 @@ struct RemoteOptions: ParsableArguments {
             let environment = ProcessInfo.processInfo.environment
             return try chosen.map { config in
                 var options = HTTPOptions()
-                options.credentials = try config.credentials(from: environment)
-                return RemoteStore(config: config, options: options)
+                let (resolved, credentials) = try config.resolved(environment: environment)
+                options.credentials = credentials
+                return RemoteStore(config: resolved, options: options)
             }
         } catch {
             throw CommandFailure.usage("\(error)")

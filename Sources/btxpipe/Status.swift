@@ -6,7 +6,11 @@ import Foundation
 /// `btxpipe status PIPELINE`: each stage cached / stale / missing / failed / running, with duration and key.
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Each stage: cached, stale, missing, failed or running, with its duration and key.")
+        abstract: "Each stage: cached, stale, missing, failed or running, with its duration and key.",
+        discussion: """
+        After `btxpipe submit`, a JOB column shows each stage's Slurm job id and state (PENDING, RUNNING, \
+        COMPLETED, …), "requeued N×" for a job requeued at its time limit, and the log of a failed one.
+        """)
 
     @OptionGroup var options: PipelineOptions
 

@@ -101,6 +101,28 @@ final class RunnerTests: XCTestCase {
         XCTAssertNil(try store.ref("checkpoint/\(last.key.hash.hex)"))
     }
 
+    func testAnInterruptedStagesCheckpointGoesToTheRemotesAndAnotherMachineResumesFromIt() throws {
+        let text = "name: c\nstages:\n  n: {kind: count, params: {steps: 5, cancel_at: 3}}\n"
+        let dir = try TemporaryDirectory()
+        let remote = try RemoteCacheSet(remotes: [RemoteStore(config: RemoteConfig(name: "shared", url: "file://" + dir.path("remote")),
+                                                               options: HTTPOptions())], report: { _ in })
+        let spec = try PipelineSpec.parse(text, file: "r.yaml", registry: Toy.registry)
+        func runner(_ store: Store, _ observer: RunObserver) throws -> Runner {
+            let runner = try Runner(spec: spec, registry: Toy.registry, store: store, options: RunOptions(), observer: observer)
+            runner.remoteCache = remote
+            return runner
+        }
+        let first = try Store(root: dir.url.appendingPathComponent("node1"))
+        XCTAssertEqual(kinds(Dictionary(uniqueKeysWithValues: try runner(first, RecordingObserver()).run().map { ($0.stage, $0.outcome) })),
+                       ["n": "cancelled"])
+        let second = try Store(root: dir.url.appendingPathComponent("node2"))
+        let observer = RecordingObserver()
+        XCTAssertEqual(kinds(Dictionary(uniqueKeysWithValues: try runner(second, observer).run().map { ($0.stage, $0.outcome) })), ["n": "ran"])
+        XCTAssertTrue(observer.events.contains("note n: resuming from its checkpoint"), "\(observer.events)")
+        let last = try XCTUnwrap(StoreState(store: second).lastRun(pipeline: "c", stage: "n"))
+        XCTAssertEqual(try second.record(last.record).metrics["resumed_from"], 3, "node 2 continued where node 1 stopped")
+    }
+
     func testTwoRunnersOnOneStoreComputeEachStageOnce() throws {
         let text = "name: d\nstages:\n  n: {kind: count, params: {steps: 30}}\n  e: {kind: join, inputs: {parts: [n]}}\n"
         let dir = try TemporaryDirectory()

@@ -72,6 +72,22 @@ final class RemoteStoreTests: XCTestCase {
         try assertSameStage(key, source, target)
     }
 
+    func testCheckpointsMoveThroughNginxAndAFileRemoteWithTheirObjects() throws {
+        let nginx = try NginxServer(root: dir.url.appendingPathComponent("nginx"))
+        for url in ["\(nginx.baseURL)/btx", "file://" + dir.path("shared")] {
+            let (source, target) = (try store("a"), try store("b-\(url.count)"))
+            let (_, output) = try finishedStage(in: source)
+            let key = ObjectHash.of("interrupted stage")
+            XCTAssertNil(try sync(target, url).pullCheckpoint(key), "no checkpoint yet at \(url)")
+            try sync(source, url).pushCheckpoint(key, manifest: output)
+            XCTAssertEqual(try sync(target, url).pullCheckpoint(key), output)
+            for hash in try source.manifest(output).referencedObjects { XCTAssertEqual(try target.object(hash), try source.object(hash)) }
+            XCTAssertThrowsError(try sync(source, url, readOnly: true).pushCheckpoint(key, manifest: output)) {
+                XCTAssertTrue("\($0)".contains("read-only"))
+            }
+        }
+    }
+
     func testConcurrentPushesOfTheSameStageFromTwoProcessesAreHarmless() throws {
         let nginx = try NginxServer(root: dir.url.appendingPathComponent("nginx"))
         let (first, second, reader) = (try store("a"), try store("b"), try store("c"))
@@ -155,6 +171,37 @@ final class RemoteStoreTests: XCTestCase {
     }
 
     func testSigV4SignedPushAndPullWorkAgainstAnS3CompatibleStoreAndUnsignedRequestsAreRefused() throws {
+        try withMoto { port in
+            let environment = ["AWS_ACCESS_KEY_ID": "testing-key", "AWS_SECRET_ACCESS_KEY": "testing-secret"]
+            let config = try RemoteConfig(name: "s3", url: "http://127.0.0.1:\(port)/bucket/btx", sigv4: "aws:amz:us-east-1:s3")
+            var signed = options()
+            signed.credentials = try config.credentials(from: environment)
+            try HTTPClient(options: signed).put("http://127.0.0.1:\(port)/bucket", data: Data())   // create the bucket
+            let key = try pushThenPull(config, signed)
+            XCTAssertThrowsError(try HTTPClient(options: options()).get("http://127.0.0.1:\(port)/bucket/btx/actions/v1/\(key.hex)"),
+                                 "moto refuses unsigned reads") { error in
+                XCTAssertFalse("\(error)".contains("testing-secret"), "credentials never appear in errors")
+            }
+        }
+    }
+
+    /// Pushes a finished stage from one store to `config` and pulls it into another; returns its key.
+    @discardableResult
+    private func pushThenPull(_ config: RemoteConfig, _ options: HTTPOptions, file: StaticString = #filePath, line: UInt = #line) throws -> ObjectHash {
+        let (source, target) = (try store("a"), try store("b"))
+        let (key, output) = try finishedStage(in: source)
+        func sync(_ store: Store) -> RemoteSync {
+            RemoteSync(remote: RemoteStore(config: config, options: options), store: store, parallel: 4,
+                       progress: TransferProgress(direction: "s3", report: nil))
+        }
+        XCTAssertEqual(try sync(source).push(key), .published(objects: 6), file: file, line: line)
+        XCTAssertEqual(try sync(target).pull(key), output, file: file, line: line)
+        try assertSameStage(key, source, target, file: file, line: line)
+        return key
+    }
+
+    /// moto's S3 server on a free port of 127.0.0.1 until `body` returns.
+    private func withMoto(_ body: (Int) throws -> Void) throws {
         let port = try freePort()
         let moto = Process()
         moto.executableURL = URL(fileURLWithPath: try motoServer())
@@ -164,24 +211,53 @@ final class RemoteStoreTests: XCTestCase {
         try moto.run()
         defer { kill(moto.processIdentifier, SIGTERM); moto.waitUntilExit() }
         try waitUntilListening(port: port, process: moto, log: dir.url.appendingPathComponent("none"))
-        let environment = ["AWS_ACCESS_KEY_ID": "testing-key", "AWS_SECRET_ACCESS_KEY": "testing-secret"]
-        let config = try RemoteConfig(name: "s3", url: "http://127.0.0.1:\(port)/bucket/btx", sigv4: "aws:amz:us-east-1:s3")
-        var signed = options()
-        signed.credentials = try config.credentials(from: environment)
-        try HTTPClient(options: signed).put("http://127.0.0.1:\(port)/bucket", data: Data())   // create the bucket
+        try body(port)
+    }
+
+    func testAnS3URLRemoteFindsAProfilesKeysAndTheEndpointFromTheEnvironmentAndMovesAStageThroughMoto() throws {
+        try withMoto { port in
+            try "[btx]\naws_access_key_id = profile-key\naws_secret_access_key = profile-secret\n"
+                .write(toFile: dir.path("credentials"), atomically: true, encoding: .utf8)
+            let environment = ["HOME": dir.path("nohome"), "AWS_SHARED_CREDENTIALS_FILE": dir.path("credentials"), "AWS_PROFILE": "btx",
+                               "AWS_ENDPOINT_URL": "http://127.0.0.1:\(port)", "AWS_DEFAULT_REGION": "us-east-1"]
+            var remote = try RemoteConfig(name: "s3", url: "s3://btx-bucket/runs/one")
+            remote.addressingStyle = "path"
+            let (config, credentials) = try remote.resolved(environment: environment)
+            XCTAssertEqual(config.url, "http://127.0.0.1:\(port)/btx-bucket/runs/one")
+            XCTAssertEqual(config.sigv4, "aws:amz:us-east-1:s3")
+            var signed = options()
+            signed.credentials = credentials
+            try HTTPClient(options: signed).put("http://127.0.0.1:\(port)/btx-bucket", data: Data())   // create the bucket
+            try pushThenPull(config, signed)
+        }
+    }
+
+    func testAFileRemoteIsASecondStoreOnASharedPathThatPushAndPullVerify() throws {
+        let shared = dir.path("shared store")
+        let url = "file://" + shared.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed)!
         let (source, target) = (try store("a"), try store("b"))
         let (key, output) = try finishedStage(in: source)
-        func sync(_ store: Store) -> RemoteSync {
-            RemoteSync(remote: RemoteStore(config: config, options: signed), store: store, parallel: 4,
-                       progress: TransferProgress(direction: "s3", report: nil))
-        }
-        XCTAssertEqual(try sync(source).push(key), .published(objects: 6))
-        XCTAssertEqual(try sync(target).pull(key), output)
+        XCTAssertEqual(try sync(source, url).push(key), .published(objects: 6))
+        XCTAssertEqual(try sync(source, url).push(key), .present)
+        let remoteStore = try Store(root: URL(fileURLWithPath: shared), report: { _ in })
+        try assertSameStage(key, source, remoteStore)
+        XCTAssertEqual(try sync(target, url).pull(key), output)
         try assertSameStage(key, source, target)
-        XCTAssertThrowsError(try HTTPClient(options: options()).get("http://127.0.0.1:\(port)/bucket/btx/actions/v1/\(key.hex)"),
-                             "moto refuses unsigned reads") { error in
-            XCTAssertFalse("\(error)".contains("testing-secret"), "credentials never appear in errors")
-        }
+        // A damaged object on the shared path is refused, and nothing unverified lands in the target.
+        let third = try store("c")
+        let manifest = try source.manifest(output)
+        let victim = try XCTUnwrap(manifest.referencedObjects.sorted().first)
+        let file = remoteStore.objectFile(victim).path
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        let handle = try XCTUnwrap(FileHandle(forUpdatingAtPath: file))
+        try handle.seek(toOffset: 40)
+        try handle.write(contentsOf: Data(repeating: 0x5A, count: 16))
+        try handle.close()
+        XCTAssertThrowsError(try sync(third, url).pull(key)) { XCTAssertTrue("\($0)".contains("did not verify"), "\($0)") }
+        XCTAssertNil(try third.action(key))
+        XCTAssertFalse(third.hasObject(victim))
+        XCTAssertThrowsError(try RemoteConfig(name: "f", url: "file://relative/path")) { XCTAssertTrue("\($0)".contains("file:///absolute/path")) }
+        XCTAssertThrowsError(try sync(target, url, readOnly: true).push(key)) { XCTAssertTrue("\($0)".contains("read-only")) }
     }
 
     func testRemoteConfigParsesListsAndMappingsAndNamesBadFields() throws {
@@ -193,7 +269,7 @@ final class RemoteStoreTests: XCTestCase {
         XCTAssertEqual(try RemoteConfig.select("http://u:p@other/y", from: remotes).name, "http://***@other/y")
         XCTAssertEqual(try RemoteConfig.parse(.object(["m": "http://m"])).first?.name, "m")
         XCTAssertThrowsError(try RemoteConfig.select("nope", from: remotes)) { XCTAssertTrue("\($0)".contains("known: a, s3")) }
-        XCTAssertThrowsError(try RemoteConfig.parse(.array([.object(["name": "a", "url": "ftp://h"])]))) { XCTAssertTrue("\($0)".contains("not http(s)")) }
+        XCTAssertThrowsError(try RemoteConfig.parse(.array([.object(["name": "a", "url": "ftp://h"])]))) { XCTAssertTrue("\($0)".contains("is not http(s)://, s3:// or file://")) }
         XCTAssertThrowsError(try RemoteConfig.parse(.array([.object(["name": "a", "url": "http://h", "colour": "red"])]))) {
             XCTAssertTrue("\($0)".contains("unknown field `colour`"))
         }

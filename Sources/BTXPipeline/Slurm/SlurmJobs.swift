@@ -29,34 +29,80 @@ public struct SlurmJobs {
         return (try? JSONDecoder().decode([SubmittedJob].self, from: data)) ?? []
     }
 
-    /// Stage → "ID STATE" for the stages of the last submission, states read with
-    /// `squeue -h -t all -j IDS -o "%i %T"` (a pending array shows as `ID_[0-2]`, covering its tasks).
+    /// Stage → "ID STATE" for the stages of the last submission, states read with `squeue -h -t all
+    /// -j IDS -O JobArrayID,State,RestartCnt` (no accounting needed; a pending array shows as `ID_[0-2]`,
+    /// covering its tasks). A requeued job adds "requeued N×"; a failed one adds its log's path.
     public func states(using commands: CommandRunner) -> [String: String] {
         let jobs = load()
         guard !jobs.isEmpty else { return [:] }
-        var stateOf: [String: String] = [:]
-        if let result = try? commands.run("squeue", ["-h", "-t", "all", "-j", jobs.map(\.id).joined(separator: ","), "-o", "%i %T"], input: nil),
-           result.status == 0 {
-            for line in result.stdout.split(separator: "\n") {
-                let fields = line.split(separator: " ")
-                if fields.count == 2 { stateOf[String(fields[0])] = String(fields[1]) }
-            }
-        }
+        // NOTE: without squeue (not on a submit host) every task shows as "unknown" rather than failing status.
+        let queue = (try? queue(jobs, using: commands)) ?? [:]
         var shown: [String: String] = [:]
         for job in jobs {
             for stage in job.stages {
                 guard let task = job.taskID(of: stage) else { continue }
-                let state = stateOf[task] ?? pendingArrayState(job, stateOf) ?? "gone"
-                shown[stage] = "\(task) \(state)"
+                guard let entry = queue[task] ?? pendingArrayEntry(job, queue) else {
+                    shown[stage] = "\(task) \(queue.isEmpty ? "unknown" : "gone")"
+                    continue
+                }
+                var text = "\(task) \(entry.state)"
+                if entry.restarts > 0 { text += " requeued \(entry.restarts)×" }
+                if Self.failedStates.contains(entry.state), let log = job.logPath(of: stage) { text += " log: \(log)" }
+                shown[stage] = text
             }
         }
         return shown
     }
 
-    /// The state of a still-pending array line such as `123_[0-2]`.
-    private func pendingArrayState(_ job: SubmittedJob, _ states: [String: String]) -> String? {
+    /// Cancels every job of the last submission that is still pending or running (`scancel`); returns
+    /// their ids. Cancelled jobs are not requeued.
+    public func cancel(using commands: CommandRunner) throws -> [String] {
+        let jobs = load()
+        guard !jobs.isEmpty else { return [] }
+        let queue = try queue(jobs, using: commands)
+        let active = Set(queue.filter { Self.activeStates.contains($0.value.state) }
+            .map { String($0.key.split(separator: "_").first ?? "") })
+        let ids = jobs.map(\.id).filter(active.contains)
+        guard !ids.isEmpty else { return [] }
+        let result = try commands.run("scancel", ids, input: nil)
+        guard result.status == 0 else {
+            throw SlurmError.commandFailed(command: "scancel", status: result.status, message: result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return ids
+    }
+
+    /// Job states Slurm still has to finish: cancel stops these.
+    static let activeStates: Set = ["PENDING", "RUNNING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING",
+                                    "COMPLETING", "SUSPENDED", "RESIZING", "SIGNALING", "STAGE_OUT", "SPECIAL_EXIT"]
+    /// Job states whose log says why a stage did not finish.
+    static let failedStates: Set = ["FAILED", "TIMEOUT", "OUT_OF_MEMORY", "NODE_FAIL", "BOOT_FAIL", "DEADLINE", "PREEMPTED"]
+
+    /// One line of squeue: a task's state and how often it was requeued.
+    struct QueueEntry: Equatable {
+        var state: String
+        var restarts: Int
+    }
+
+    /// Task id ("7", "8_1", or "8_[0-2]" for a pending array) → its queue entry.
+    func queue(_ jobs: [SubmittedJob], using commands: CommandRunner) throws -> [String: QueueEntry] {
+        let arguments = ["-h", "-t", "all", "-j", jobs.map(\.id).joined(separator: ","), "-O", "JobArrayID:40,State:24,RestartCnt:8"]
+        let result = try commands.run("squeue", arguments, input: nil)
+        guard result.status == 0 else {
+            throw SlurmError.commandFailed(command: "squeue", status: result.status, message: result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        var entries: [String: QueueEntry] = [:]
+        for line in result.stdout.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 2 else { continue }
+            entries[String(fields[0])] = QueueEntry(state: String(fields[1]), restarts: fields.count > 2 ? Int(fields[2]) ?? 0 : 0)
+        }
+        return entries
+    }
+
+    /// The entry of a still-pending array line such as `123_[0-2]`.
+    private func pendingArrayEntry(_ job: SubmittedJob, _ queue: [String: QueueEntry]) -> QueueEntry? {
         guard job.isArray else { return nil }
-        return states.first { $0.key.hasPrefix("\(job.id)_[") }?.value
+        return queue.first { $0.key.hasPrefix("\(job.id)_[") }?.value
     }
 }
 

@@ -9,6 +9,8 @@ public struct SlurmJob: Equatable, Sendable {
     public var dependencies: [Int]
     /// A fan-out runs as an array even with one instance left, so its task ids read the same way.
     public var isArray: Bool
+    /// Its stage's `resources:` (a fan-out's array takes its stage's); the pipeline's defaults apply beneath.
+    public var resources = SlurmResources()
 }
 
 /// Turns a run plan into Slurm jobs: every stage that is not cached becomes a job (a fan-out's
@@ -33,9 +35,11 @@ public enum SlurmPlan {
             if stage.item != nil && !split.contains(name) {
                 if let index = jobOfGroup[stage.group] { jobs[index].stages.append(name); continue }
                 jobOfGroup[stage.group] = jobs.count
-                jobs.append(SlurmJob(name: "\(spec.name):\(stage.group)", stages: [name], dependencies: [], isArray: true))
+                jobs.append(SlurmJob(name: "\(spec.name):\(stage.group)", stages: [name], dependencies: [], isArray: true,
+                                     resources: stage.resources))
             } else {
-                jobs.append(SlurmJob(name: "\(spec.name):\(name)", stages: [name], dependencies: [], isArray: false))
+                jobs.append(SlurmJob(name: "\(spec.name):\(name)", stages: [name], dependencies: [], isArray: false,
+                                     resources: stage.resources))
             }
         }
         return jobs

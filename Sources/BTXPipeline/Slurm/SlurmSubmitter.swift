@@ -13,6 +13,10 @@ public enum SlurmError: Error, CustomStringConvertible, Equatable {
     case submitFailed(job: String, status: Int32, message: String)
     /// sbatch printed something that is not a job id.
     case unexpectedOutput(command: String, output: String)
+    /// squeue or scancel failed.
+    case commandFailed(command: String, status: Int32, message: String)
+    /// A job's warning before its time limit is not shorter than the limit itself.
+    case graceTooLong(job: String, grace: Int, time: String)
 
     public var description: String {
         switch self {
@@ -20,6 +24,10 @@ public enum SlurmError: Error, CustomStringConvertible, Equatable {
             return "sbatch refused job \(job) (exit \(status)): \(message)"
         case .unexpectedOutput(let command, let output):
             return "\(command) printed \"\(output)\", expected a job id"
+        case .commandFailed(let command, let status, let message):
+            return "\(command) failed (exit \(status)): \(message)"
+        case .graceTooLong(let job, let grace, let time):
+            return "job \(job): grace \(grace) s is not shorter than its time limit \(time); raise `time` or lower `grace`"
         }
     }
 }
@@ -30,17 +38,16 @@ public struct SlurmSettings: Sendable {
     public var executable: String
     /// The pipeline spec (absolute).
     public var pipeline: String
-    /// The store each job uses (absolute).
+    /// The store each job uses (absolute): on a shared filesystem, or node-local when `remotes` carry the artifacts.
     public var store: String
-    /// `--remote` values passed on to `btxpipe run`: the shared remote through which jobs exchange artifacts.
+    /// `--remote` values passed on to `btxpipe run`: the shared remote through which jobs exchange
+    /// artifacts; empty when the store itself is on a filesystem every node sees.
     public var remotes: [String]
-    /// Where job logs go (`%x-%A_%a.out`).
+    /// Where job logs go (`%x-%j.out`, or `%x-%A_%a.out` for an array task).
     public var logDirectory: String
-    /// `--partition`, `--time`, `--cpus-per-task`, `--mem`.
-    public var partition: String?
-    public var time: String?
-    public var cpus: Int?
-    public var memory: String?
+    /// What every job asks for (profile, then the pipeline's `slurm:`, then the command line), beneath
+    /// each stage's own `resources:`.
+    public var defaults = SlurmResources()
 
     /// Settings for jobs running `executable` on `pipeline` with `store` and `remotes`.
     public init(executable: String, pipeline: String, store: String, remotes: [String], logDirectory: String) {
@@ -62,6 +69,23 @@ public struct SubmittedJob: Codable, Equatable, Sendable {
     public var stages: [String]
     /// Whether `id` is an array job (its tasks are `id_0`, `id_1`, …).
     public var isArray: Bool
+    /// The directory of its logs (nil in records written before logs were recorded).
+    public var logDirectory: String?
+
+    /// A job record.
+    public init(id: String, name: String, stages: [String], isArray: Bool, logDirectory: String? = nil) {
+        self.id = id
+        self.name = name
+        self.stages = stages
+        self.isArray = isArray
+        self.logDirectory = logDirectory
+    }
+
+    /// The log file of the task running `stage` (Slurm's `%x-%j.out` / `%x-%A_%a.out`).
+    public func logPath(of stage: String) -> String? {
+        guard let logDirectory, let index = stages.firstIndex(of: stage) else { return nil }
+        return "\(logDirectory)/\(name)-" + (isArray ? "\(id)_\(index).out" : "\(id).out")
+    }
 
     /// The Slurm id that runs `stage` ("123", or "123_2" for task 2 of array 123).
     public func taskID(of stage: String) -> String? {
@@ -87,7 +111,7 @@ public struct SlurmSubmitter {
     public func submit(_ jobs: [SlurmJob]) throws -> [SubmittedJob] {
         var submitted: [SubmittedJob] = []
         for job in jobs {
-            let arguments = sbatchArguments(job, dependencies: job.dependencies.map { submitted[$0].id })
+            let arguments = try sbatchArguments(job, dependencies: job.dependencies.map { submitted[$0].id })
             let result = try commands.run("sbatch", arguments, input: Data(script(job).utf8))
             guard result.status == 0 else {
                 throw SlurmError.submitFailed(job: job.name, status: result.status, message: result.stderr.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -97,39 +121,26 @@ public struct SlurmSubmitter {
             guard !id.isEmpty, id.allSatisfy(\.isNumber) else {
                 throw SlurmError.unexpectedOutput(command: "sbatch", output: result.stdout)
             }
-            submitted.append(SubmittedJob(id: id, name: job.name, stages: job.stages, isArray: job.isArray))
+            submitted.append(SubmittedJob(id: id, name: job.name, stages: job.stages, isArray: job.isArray,
+                                          logDirectory: settings.logDirectory))
         }
         return submitted
     }
 
-    /// sbatch's arguments for `job` (the script comes on standard input).
-    func sbatchArguments(_ job: SlurmJob, dependencies: [String]) -> [String] {
+    /// sbatch's arguments for `job` (the script comes on standard input): its name, log, dependencies and
+    /// array, the TERM warning before the time limit and requeueing, then its resources.
+    func sbatchArguments(_ job: SlurmJob, dependencies: [String]) throws -> [String] {
+        let resources = settings.defaults.overlaid(by: job.resources)
+        let grace = resources.grace ?? SlurmResources.defaultGrace
+        if let seconds = resources.timeSeconds, grace >= seconds {
+            throw SlurmError.graceTooLong(job: job.name, grace: grace, time: resources.time ?? "")
+        }
+        let log = job.isArray ? "%x-%A_%a.out" : "%x-%j.out"
         var arguments = ["--parsable", "--job-name=\(job.name)", "--kill-on-invalid-dep=yes",
-                         "--output=\(settings.logDirectory)/%x-%A_%a.out"]
+                         "--output=\(settings.logDirectory)/\(log)", "--open-mode=append",
+                         "--signal=B:TERM@\(grace)", "--requeue"]
         if !dependencies.isEmpty { arguments.append("--dependency=afterok:\(dependencies.joined(separator: ":"))") }
         if job.isArray { arguments.append("--array=0-\(job.stages.count - 1)") }
-        if let partition = settings.partition { arguments.append("--partition=\(partition)") }
-        if let time = settings.time { arguments.append("--time=\(time)") }
-        if let cpus = settings.cpus { arguments.append("--cpus-per-task=\(cpus)") }
-        if let memory = settings.memory { arguments.append("--mem=\(memory)") }
-        return arguments
+        return arguments + resources.sbatchArguments
     }
-
-    /// The batch script: pick this task's stage and run just it against the remote.
-    func script(_ job: SlurmJob) -> String {
-        let remotes = settings.remotes.flatMap { ["--remote", Self.quote($0)] }.joined(separator: " ")
-        return """
-        #!/bin/bash
-        # btxpipe submit: \(job.name)
-        set -euo pipefail
-        stages=(\(job.stages.map(Self.quote).joined(separator: " ")))
-        stage="${stages[${SLURM_ARRAY_TASK_ID:-0}]}"
-        exec \(Self.quote(settings.executable)) run \(Self.quote(settings.pipeline)) --store \(Self.quote(settings.store)) \
-        --only "$stage" \(remotes) -j 1
-
-        """
-    }
-
-    /// `text` as one single-quoted shell word.
-    static func quote(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 }

@@ -4,6 +4,8 @@ import Foundation
 public enum RemoteError: Error, CustomStringConvertible, Equatable {
     /// `remotes:` in a pipeline, or a `--remote` value, is malformed.
     case invalidConfig(String)
+    /// No credentials were found for a signed remote, or an AWS shared file is malformed.
+    case credentials(String)
     /// `--remote NAME` names no remote of the pipeline.
     case unknownRemote(String, known: [String])
     /// A push was asked of a remote marked `read_only`.
@@ -21,6 +23,8 @@ public enum RemoteError: Error, CustomStringConvertible, Equatable {
         switch self {
         case .invalidConfig(let why):
             return "invalid remote: \(why) (expected `remotes:` as a list of {name, url, read_only, sigv4} or a URL)"
+        case .credentials(let why):
+            return why
         case .unknownRemote(let name, let known):
             let list = known.isEmpty ? "the pipeline has no `remotes:`" : "known: \(known.joined(separator: ", "))"
             return "no remote named '\(name)' (\(list); a URL works too)"

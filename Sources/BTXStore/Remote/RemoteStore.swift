@@ -8,6 +8,9 @@ import Glibc
 ///     <base>/objects/v1/ab/<hash>   the same compressed object files as on disk
 ///     <base>/actions/v1/<key>       canonical ActionEntry JSON
 ///
+/// A `file://` remote is a second store on a path (a shared filesystem): the same files, copied and
+/// verified, placed with the store's own atomic writes.
+///
 /// URLs are formed only from validated `ObjectHash`es. Redirects are refused; every downloaded
 /// object is decoded and hash-checked before it enters the local store; every uploaded object is
 /// verified locally first, so a damaged local file never reaches the remote.
@@ -17,6 +20,8 @@ public final class RemoteStore: @unchecked Sendable {
     let client: HTTPClient
     /// Downloads of one object tried before giving up when the bytes do not verify.
     let verifyAttempts: Int
+    /// The store of a `file://` remote (its opening error when it could not be opened); nil over HTTP.
+    private let directory: Result<Store, Error>?
 
     /// A remote reached with `options` (its credentials, timeouts and retries; redirects are always refused).
     public init(config: RemoteConfig, options: HTTPOptions, verifyAttempts: Int = 3) {
@@ -25,6 +30,17 @@ public final class RemoteStore: @unchecked Sendable {
         self.config = config
         self.client = HTTPClient(options: options)
         self.verifyAttempts = max(1, verifyAttempts)
+        self.directory = config.directoryPath.map { path in
+            Result { try Store(root: URL(fileURLWithPath: path), report: { _ in }) }
+        }
+    }
+
+    /// The `file://` remote's store, nil for an HTTP remote.
+    private func sharedStore() throws -> Store? {
+        guard let directory else { return nil }
+        do { return try directory.get() } catch {
+            throw RemoteError.invalidConfig("remote '\(config.name)': cannot open the store at \(config.directoryPath ?? ""): \(Store.oneLine(error))")
+        }
     }
 
     /// The URL of object `hash`.
@@ -33,12 +49,40 @@ public final class RemoteStore: @unchecked Sendable {
     /// The URL of the action entry for stage key `key`.
     func actionURL(_ key: ObjectHash) -> String { "\(config.url)/actions/v1/\(key.hex)" }
 
+    /// The URL naming stage key `key`'s last checkpoint manifest (its hash as hex text).
+    func checkpointURL(_ key: ObjectHash) -> String { "\(config.url)/checkpoints/v1/\(key.hex)" }
+
+    /// The ref a `file://` remote names a checkpoint with (the runner's own name for it).
+    private func checkpointRef(_ key: ObjectHash) -> String { "checkpoint/\(key.hex)" }
+
+    /// The manifest hash of the remote's last checkpoint for stage key `key`, or nil.
+    public func checkpoint(_ key: ObjectHash) throws -> ObjectHash? {
+        if let shared = try sharedStore() { return try shared.ref(checkpointRef(key)) }
+        let text: Data
+        do { text = try client.get(checkpointURL(key)).0 } catch HTTPError.status(_, _, 404) { return nil }
+        guard let hash = ObjectHash(hex: String(decoding: text, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            throw RemoteError.invalidEntry(url: HTTPError.redacted(checkpointURL(key)), reason: "not a checkpoint manifest hash")
+        }
+        return hash
+    }
+
+    /// Names `manifest` (whose objects are already on the remote) as stage key `key`'s last checkpoint.
+    func publishCheckpoint(_ key: ObjectHash, manifest: ObjectHash) throws {
+        guard !config.readOnly else { throw RemoteError.readOnly(remote: config.name) }
+        if let shared = try sharedStore() { return try shared.setRef(checkpointRef(key), to: manifest) }
+        try client.put(checkpointURL(key), data: Data(manifest.hex.utf8))
+    }
+
     /// Whether the remote has object `hash` (HEAD).
-    public func hasObject(_ hash: ObjectHash) throws -> Bool { try exists(objectURL(hash)) }
+    public func hasObject(_ hash: ObjectHash) throws -> Bool {
+        if let shared = try sharedStore() { return shared.hasObject(hash) }
+        return try exists(objectURL(hash))
+    }
 
     /// The remote's action entry for `key`, or nil when it has none. An answer that is not an action
     /// entry is fetched again (a damaged transfer), up to `verifyAttempts` times.
     public func action(_ key: ObjectHash) throws -> ActionEntry? {
+        if let shared = try sharedStore() { return try shared.action(key) }
         let url = actionURL(key)
         var reason = ""
         for _ in 0..<verifyAttempts {
@@ -57,7 +101,11 @@ public final class RemoteStore: @unchecked Sendable {
         guard !config.readOnly else { throw RemoteError.readOnly(remote: config.name) }
         if let damage = store.verifyObject(hash) { throw damage }
         let file = store.objectFile(hash)
-        try client.put(objectURL(hash), contentsOf: file)
+        if let shared = try sharedStore() {
+            if !shared.hasObject(hash) { try Self.copyObjectFile(file, into: shared, as: hash) }
+        } else {
+            try client.put(objectURL(hash), contentsOf: file)
+        }
         let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int64) ?? nil
         return size ?? 0
     }
@@ -65,7 +113,18 @@ public final class RemoteStore: @unchecked Sendable {
     /// Publishes `entry` as the action for `key` (callers first make sure its objects are there).
     func publish(_ key: ObjectHash, _ entry: ActionEntry) throws {
         guard !config.readOnly else { throw RemoteError.readOnly(remote: config.name) }
+        if let shared = try sharedStore() { return try shared.recordAction(key, entry) }
         try client.put(actionURL(key), data: try JSONValue(encoding: entry).canonicalData)
+    }
+
+    /// Copies an object file into `store` under a temp name, then verifies and places it there.
+    private static func copyObjectFile(_ file: URL, into store: Store, as hash: ObjectHash) throws {
+        let temp = store.newTempPath()
+        do { try FileManager.default.copyItem(atPath: file.path, toPath: temp) } catch {
+            unlink(temp)
+            throw StoreError.unresolved(hash.hex, reason: "cannot copy \(file.path): \(Store.oneLine(error))")
+        }
+        try store.importObjectFile(at: temp, as: hash)
     }
 
     /// Downloads object `hash` into `store`: into a resumable partial file, then decoded and checked
@@ -75,6 +134,14 @@ public final class RemoteStore: @unchecked Sendable {
     func download(_ hash: ObjectHash, into store: Store) throws -> Int64 {
         let url = objectURL(hash)
         var reason = ""
+        if let shared = try sharedStore() {
+            if store.hasObject(hash) { return 0 }
+            let file = shared.objectFile(hash)
+            do { try Self.copyObjectFile(file, into: store, as: hash) } catch StoreError.corrupt(_, let why) {
+                throw RemoteError.corruptDownload(url: file.path, reason: why, attempts: 1)
+            }
+            return Int64((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
+        }
         for _ in 0..<verifyAttempts {
             if store.hasObject(hash) { return 0 }
             let partial = PartialDownload(store: store, hash: hash)

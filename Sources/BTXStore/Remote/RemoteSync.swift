@@ -76,6 +76,30 @@ public struct RemoteSync {
         return entry.output
     }
 
+    /// Pushes checkpoint `manifest` of stage key `key`: its objects, the manifest, a check that all of
+    /// them arrived, then the remote's checkpoint name (so a half-pushed checkpoint is never named).
+    public func pushCheckpoint(_ key: ObjectHash, manifest: ObjectHash) throws {
+        guard !remote.config.readOnly else { throw RemoteError.readOnly(remote: remote.config.name) }
+        let objects = try store.manifest(manifest).referencedObjects
+        _ = try upload(objects)
+        _ = try upload([manifest])
+        try forEachConcurrently(Array(objects) + [manifest], width: parallel) { hash in
+            guard try remote.hasObject(hash) else {
+                throw RemoteError.incompleteUpload(remote: remote.config.name, key: key, missing: hash)
+            }
+        }
+        try remote.publishCheckpoint(key, manifest: manifest)
+    }
+
+    /// Pulls the remote's last checkpoint of stage key `key` (manifest and objects, each verified);
+    /// returns its manifest hash, or nil when the remote has none.
+    public func pullCheckpoint(_ key: ObjectHash) throws -> ObjectHash? {
+        guard let manifest = try remote.checkpoint(key) else { return nil }
+        try download([manifest])
+        try download(try store.manifest(manifest).referencedObjects.sorted())
+        return manifest
+    }
+
     /// The output manifest, the objects it references, the run record and its log.
     private func closure(of entry: ActionEntry) throws -> Set<ObjectHash> {
         var objects = try store.manifest(entry.output).referencedObjects

@@ -1,12 +1,16 @@
 #!/bin/bash
-# A real one-node Slurm for btxpipe's submit test: starts munged, slurmctld and slurmd (Debian's
-# slurm-wlm + munge) under DIR, runs `btxpipe submit` there, polls `btxpipe status` until no job is
-# pending or running, and stops the daemons by PID. Exit 77 = cannot run here (the test skips).
-# Usage: slurm_submit.sh BTXPIPE DIR  (DIR holds p.yaml, whose remote `shared` the jobs use)
+# A real one-node Slurm for btxpipe's submit tests: starts munged, slurmctld and slurmd (Debian's
+# slurm-wlm + munge) under DIR, runs a scenario there, and stops the daemons by PID. Exit 77 = cannot
+# run here (the test skips).
+# Usage: slurm_submit.sh BTXPIPE DIR [SCENARIO]
+#   remote  (default) DIR holds p.yaml, whose remote `shared` the jobs use: submit, poll status until done.
+#   requeue DIR holds p.yaml (no remote; a slow stage), profile.yaml and long.yaml: run locally, submit
+#           on the shared store, send the slow stage's job TERM as at its time limit, wait for the requeued
+#           job to finish; then submit long.yaml and cancel it.
 # NOTE: a script, not daemons as children of the test process: Foundation's Process then stops
 # reaping the test's other children and every later command hangs.
 set -euo pipefail
-BTX=$1 DIR=$2
+BTX=$1 DIR=$2 SCENARIO=${3:-remote}
 for tool in /usr/sbin/munged /usr/sbin/slurmctld /usr/sbin/slurmd /usr/bin/sbatch /usr/bin/squeue /usr/bin/setpriv; do
     [ -x "$tool" ] || { echo "SKIPPED: $tool is missing (apt-get install -y slurm-wlm munge)"; exit 77; }
 done
@@ -23,7 +27,7 @@ SlurmctldHost=localhost
 SlurmctldPort=$(port)
 SlurmdPort=$(port)
 AuthType=auth/munge
-AuthInfo=socket=$S/munge/munge.sock
+AuthInfo=socket=$S/munge/munge.sock,cred_expire=5
 CredType=cred/munge
 SlurmUser=root
 SlurmdUser=root
@@ -43,7 +47,9 @@ JobCompType=jobcomp/none
 MpiDefault=none
 ReturnToService=2
 MinJobAge=3600
-NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN
+KillWait=5
+JobRequeue=1
+NodeName=localhost NodeAddr=127.0.0.1 CPUs=2 RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP
 CONF
 export SLURM_CONF=$S/slurm.conf
@@ -62,16 +68,55 @@ PIDS+=($!)
 for _ in $(seq 200); do grep -q "slurmd started" "$S/log/slurmd.log" 2>/dev/null && break; sleep 0.1; done
 
 cd "$DIR"
-echo "== submit"
-"$BTX" submit p.yaml --store login --executor slurm --remote shared --time 5
-echo "== status while running"
-"$BTX" status p.yaml --store login
-for _ in $(seq 240); do
-    out=$("$BTX" status p.yaml --store login)
-    grep -qE "PENDING|RUNNING|CONFIGURING|COMPLETING" <<<"$out" || break
-    sleep 0.5
-done
-echo "== status after"
-echo "$out"
+# Polls until no job in squeue is pending, running or being requeued (at most ~2 minutes).
+settle() {
+    for _ in $(seq 480); do
+        squeue -h -t all -O "State:24" | grep -qE "PENDING|RUNNING|CONFIGURING|COMPLETING|REQUEUE" || return 0
+        sleep 0.25
+    done
+}
+
+remote() {
+    echo "== submit"
+    "$BTX" submit p.yaml --store login --executor slurm --remote shared --time 5
+    echo "== status while running"
+    "$BTX" status p.yaml --store login
+    settle
+    echo "== status after"
+    "$BTX" status p.yaml --store login
+}
+
+requeue() {
+    echo "== local"
+    "$BTX" run p.yaml --store local 2>&1 | tail -1
+    echo "== refused"
+    "$BTX" submit p.yaml --store cluster 2>&1 && echo "not refused"
+    echo "== submit"
+    "$BTX" submit p.yaml --store cluster --single-node --profile profile.yaml | tee submitted
+    slow=$(awk '/:slow /{print $1}' submitted)
+    for _ in $(seq 400); do ls cluster/refs/checkpoint/* >/dev/null 2>&1 && break; sleep 0.05; done
+    echo "== term $(date +%s.%N)"
+    scancel --signal=TERM --batch "$slow"
+    for _ in $(seq 400); do squeue -h -j "$slow" -O "RestartCnt:8" | grep -q 1 && break; sleep 0.05; done
+    echo "== status requeued $(date +%s.%N)"
+    "$BTX" status p.yaml --store cluster
+    settle
+    echo "== done $(date +%s.%N)"
+    echo "== status after"
+    "$BTX" status p.yaml --store cluster
+    echo "== slow log"
+    cat cluster/slurm-logs/*slow*
+    echo "== cancel"
+    "$BTX" submit long.yaml --store cluster --single-node | tee long-submitted
+    for _ in $(seq 400); do squeue -h -t running | grep -q . && break; sleep 0.05; done
+    "$BTX" cancel long.yaml --store cluster
+    settle
+    "$BTX" cancel long.yaml --store cluster
+    echo "== left"
+    squeue -h -o "%i %T"
+    echo "== end"
+}
+
+"$SCENARIO"
 echo "== squeue"
 squeue -t all -o "%i %j %T %r"
