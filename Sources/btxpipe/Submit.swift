@@ -54,6 +54,7 @@ struct Submit: ParsableCommand {
             settings.time = time
             settings.cpus = cpus
             settings.memory = mem
+            settings.overrides = options.overrides
             let submitted: [SubmittedJob]
             do { submitted = try SlurmSubmitter(commands: ProcessRunner(), settings: settings).submit(jobs) } catch {
                 throw CommandFailure.failed("\(error)")

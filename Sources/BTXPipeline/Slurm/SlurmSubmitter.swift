@@ -41,6 +41,8 @@ public struct SlurmSettings: Sendable {
     public var time: String?
     public var cpus: Int?
     public var memory: String?
+    /// `--set PATH=VALUE` overrides passed on to `btxpipe run`, so jobs run the spec the submitter planned.
+    public var overrides: [String] = []
 
     /// Settings for jobs running `executable` on `pipeline` with `store` and `remotes`.
     public init(executable: String, pipeline: String, store: String, remotes: [String], logDirectory: String) {
@@ -117,7 +119,8 @@ public struct SlurmSubmitter {
 
     /// The batch script: pick this task's stage and run just it against the remote.
     func script(_ job: SlurmJob) -> String {
-        let remotes = settings.remotes.flatMap { ["--remote", Self.quote($0)] }.joined(separator: " ")
+        let remotes = (settings.remotes.flatMap { ["--remote", Self.quote($0)] }
+                       + settings.overrides.flatMap { ["--set", Self.quote($0)] }).joined(separator: " ")
         return """
         #!/bin/bash
         # btxpipe submit: \(job.name)
