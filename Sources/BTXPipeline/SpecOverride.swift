@@ -31,7 +31,9 @@ public struct SpecOverride: Equatable, Sendable, CustomStringConvertible {
     /// The value's YAML node (an empty value is YAML's null, as `key:` in a file is).
     func valueNode() throws -> Node {
         do { return try Yams.compose(yaml: value) ?? Node("null", Tag(.null)) } catch {
-            throw SpecError.badOverride(description, problem: "the value is not YAML: \(error)")
+            let oneLine = "\(error)".split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+                .filter { !$0.isEmpty && $0 != "^" }.joined(separator: " ")
+            throw SpecError.badOverride(description, problem: "the value is not YAML: \(oneLine)")
         }
     }
 

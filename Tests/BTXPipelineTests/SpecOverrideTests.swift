@@ -18,7 +18,7 @@ final class SpecOverrideTests: XCTestCase {
         params: {value: "${item}"}
       c:
         kind: join
-        inputs: {parts: [a, t]}
+        inputs: {parts: [a, "t[*]"]}
     """
 
     private func spec(_ text: String, _ sets: [String] = []) throws -> PipelineSpec {

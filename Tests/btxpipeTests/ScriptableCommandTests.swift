@@ -88,8 +88,8 @@ final class ScriptableCommandTests: XCTestCase {
 
     func testCompletionScriptsForEachShell() throws {
         let dir = try TemporaryDirectory()
-        XCTAssertTrue(try btx(["completion", "bash"], in: dir).stdout.contains("complete -F"))
+        XCTAssertTrue(try btx(["completion", "bash"], in: dir).stdout.contains("-F _btxpipe btxpipe"))
         XCTAssertTrue(try btx(["completion", "zsh"], in: dir).stdout.contains("#compdef btxpipe"))
-        XCTAssertTrue(try btx(["completion", "fish"], in: dir).stdout.contains("complete -c btxpipe"))
+        XCTAssertTrue(try btx(["completion", "fish"], in: dir).stdout.contains("complete -c 'btxpipe'"))
     }
 }
