@@ -41,7 +41,7 @@ enum ReportCharts {
         let px = { (v: Double) in left + (W - left - 10) * (v - xLow) / (xHigh - xLow) }
         let py = { (v: Double) in H - H * (v - low) / (high - low) }
         var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" data-chart=\"loss-\(panel.id)-\(axis.lowercased())\" "
-            + "width=\"\(Int(W))\" height=\"\(Int(H + bottom + legend))\" role=\"img\">\n"
+            + "width=\"\(Int(W))\" height=\"\(Int(H + bottom + legend + 8))\" role=\"img\">\n<g transform=\"translate(0,8)\">\n"
         svg += "<rect x=\"\(left)\" y=\"0\" width=\"\(W - left - 10)\" height=\"\(H)\" fill=\"none\" stroke=\"#999\"/>\n"
         for tick in 0...4 {
             let f = Double(tick) / 4
@@ -58,7 +58,8 @@ enum ReportCharts {
             svg += "<line x1=\"\(left)\" y1=\"\(fmt(y - 4))\" x2=\"\(left + 20)\" y2=\"\(fmt(y - 4))\" stroke=\"\(color)\" stroke-width=\"2\"\(dash)/>"
             svg += "<text x=\"\(left + 26)\" y=\"\(fmt(y))\" font-size=\"11\">\(ReportRenderer.escape(series.label))</text>\n"
         }
-        return svg + "</svg>\n"
+        // NOTE: the group is shifted down 8 px so that the top tick label is not cut off.
+        return svg + "</g>\n</svg>\n"
     }
 
     /// One heatmap per layer: rows domains, columns experts, cell = share of the domain's tokens.
