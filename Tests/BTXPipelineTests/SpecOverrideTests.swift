@@ -75,4 +75,20 @@ final class SpecOverrideTests: XCTestCase {
         XCTAssertTrue(message(Self.spec, ["stages.a.params.count=99"]).contains("count"), "validated like the file")
         XCTAssertFalse(message(Self.spec, ["vars.n=[1"]).contains("\n"))
     }
+
+    func testSubmittedJobsRunTheSpecWithTheSameOverrides() {
+        var settings = SlurmSettings(executable: "/bin/btxpipe", pipeline: "/p.yaml", store: "/s", remotes: ["r"], logDirectory: "/l")
+        settings.overrides = ["vars.seed=2", "vars.word=it's"]
+        let job = SlurmJob(name: "g:a", stages: ["a"], dependencies: [], isArray: false)
+        let script = SlurmSubmitter(commands: NoCommands(), settings: settings).script(job)
+        XCTAssertTrue(script.contains("--remote 'r' --set 'vars.seed=2' --set 'vars.word=it'\\''s' -j 1"), script)
+    }
+}
+
+/// A command runner that is never called.
+private struct NoCommands: CommandRunner {
+    func run(_ executable: String, _ arguments: [String], input: Data?) throws -> (status: Int32, stdout: String, stderr: String) {
+        XCTFail("unexpected command \(executable)")
+        return (1, "", "")
+    }
 }
