@@ -6,7 +6,7 @@ import BTXStore
 /// `btxpipe kinds [KIND]`: every stage kind, or one, with its parameters' types, defaults and constraints.
 struct Kinds: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the stage kinds and their parameters (type, default or required, range or choices).")
+        abstract: "List the stage kinds and their parameters (type, range or choices, default or required, doc).")
 
     @Argument(help: "Show only this kind.")
     var kind: String?
@@ -32,7 +32,8 @@ struct Kinds: ParsableCommand {
                 for parameter in StageRegistry.parameters(of: kind) {
                     let value = parameter.defaultValue.map { "default \($0.canonicalText)" } ?? "required"
                     let constraint = parameter.constraint.map { ", \($0)" } ?? ""
-                    print("  \(parameter.name): \(parameter.type)\(constraint), \(value)")
+                    let doc = ParameterDocs.line(kind: kind.name, parameter: parameter.name).map { " — \($0)" } ?? ""
+                    print("  \(parameter.name): \(parameter.type)\(constraint), \(value)\(doc)")
                 }
             }
         }
@@ -45,6 +46,7 @@ struct Kinds: ParsableCommand {
                                                "required": .bool(parameter.defaultValue == nil)]
             if let value = parameter.defaultValue { object["default"] = value }
             if let constraint = parameter.constraint { object["constraint"] = .string(constraint) }
+            if let doc = ParameterDocs.line(kind: kind.name, parameter: parameter.name) { object["doc"] = .string(doc) }
             return .object(object)
         }
         return .object(["kind": .string(kind.name), "version": .int(Int64(kind.version)), "summary": .string(kind.summary),

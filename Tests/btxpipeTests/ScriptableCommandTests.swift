@@ -79,8 +79,8 @@ final class ScriptableCommandTests: XCTestCase {
         let dir = try TemporaryDirectory()
         let text = try btx(["kinds", "train"], in: dir).stdout
         XCTAssertTrue(text.hasPrefix("train (v"), text)
-        XCTAssertTrue(text.contains("  steps: integer, 1...10000000, required\n"), text)
-        XCTAssertTrue(text.contains("  batch_size: integer, 1...4096, default 8\n"), text)
+        XCTAssertTrue(text.contains("  steps: integer, 1...10000000, required — optimizer steps"), text)
+        XCTAssertTrue(text.contains("  batch_size: integer, 1...4096, default 8 — sequences per batch\n"), text)
         let all = try json(btx(["kinds", "--json"], in: dir)).arrayValue ?? []
         XCTAssertTrue(all.count >= 15)
         XCTAssertTrue(all.allSatisfy { $0["summary"]?.stringValue?.isEmpty == false })
