@@ -6,26 +6,42 @@ SWIFT_FLAGS ?= -c release
 TEST_FLAGS ?= -c release -Xswiftc -enable-testing
 BIN := .build/release/btxpipe
 
-# Debian packages: system libraries, then the default corpora and the servers the tests use.
-BUILD_DEBS := libopenblas-dev libzstd-dev libcurl4-openssl-dev pkg-config
+# Debian packages. `make run` installs only what building and the default pipeline need; the
+# servers and the browser that only the tests use (nginx, Slurm + munge, Chromium) come with
+# `make test`. On a systemd machine installing nginx or munge starts their services: that is why
+# they are not part of `make run`.
+BUILD_DEBS := libopenblas-dev libzstd-dev libcurl4-openssl-dev zlib1g-dev pkg-config
 DATA_DEBS := libpython3.11-stdlib dict-foldoc dict-wn pari-doc
-TEST_DEBS := nginx python3 zstd slurm-wlm munge
-STAMP := .build/.debs
+TEST_DEBS := nginx python3 zstd slurm-wlm munge chromium
 
-.PHONY: all build test run bench deps clean doctor hf-venv
+# $(call install-debs,PACKAGES): installs those that are missing (apt-get update once first); a
+# no-op when all are there. Without root, apt cannot run: one line names the packages and the
+# command that installs them, and make stops.
+define install-debs
+@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+if [ -n "$$missing" ]; then \
+  if [ "$$(id -u)" != 0 ]; then \
+    echo "missing Debian packages:$$missing — install them with: sudo apt-get install -y$$missing" >&2; exit 1; fi; \
+  echo "installing:$$missing"; \
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+fi
+@mkdir -p .build && touch $@
+endef
+
+STAMP := .build/.debs-run
+TEST_STAMP := .build/.debs-test
+
+.PHONY: all build test run bench deps test-deps clean doctor hf-venv
 
 all: build
 
-# Installs what is missing (apt-get update once first); a no-op when everything is there.
 deps: $(STAMP)
 $(STAMP):
-	@missing=""; for p in $(BUILD_DEBS) $(DATA_DEBS) $(TEST_DEBS); do \
-	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
-	if [ -n "$$missing" ]; then \
-	  echo "installing:$$missing"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
-	fi
-	@mkdir -p .build && touch $(STAMP)
+	$(call install-debs,$(BUILD_DEBS) $(DATA_DEBS))
+
+test-deps: $(TEST_STAMP)
+$(TEST_STAMP): $(STAMP)
+	$(call install-debs,$(TEST_DEBS))
 
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product btxpipe
@@ -48,7 +64,7 @@ hf-venv:
 	  $(HF_VENV)/bin/python -c "import $(HF_IMPORTS)"; } || { \
 	  echo "hf-venv: FAILED to install the Python reference stack ($(HF_PACKAGES)); the reference tests cannot run" >&2; exit 1; }
 
-test: deps hf-venv
+test: test-deps hf-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build

@@ -7,8 +7,8 @@ import PackageDescription
 let fastMath: [SwiftSetting] = [.unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release))]
 
 let package = Package(
+    // NOTE: Linux only (Glibc, /proc, Debian system libraries): no `platforms:` entry claims macOS.
     name: "btxpipe",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "btxpipe", targets: ["btxpipe"]),
     ],
@@ -22,13 +22,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         .target(name: "BTXTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
         .target(name: "BTXModel", dependencies: ["BTXTensor"], swiftSettings: fastMath),
         .target(name: "BTXStore", dependencies: [
             "CZstd", "CCurl", .product(name: "Crypto", package: "swift-crypto"),
         ], swiftSettings: fastMath),
-        .target(name: "BTXData", dependencies: ["BTXStore", "CCurl"], swiftSettings: fastMath),
+        .target(name: "BTXData", dependencies: ["BTXStore", "CCurl", "CZlib"], swiftSettings: fastMath),
         .target(name: "BTXPipeline", dependencies: ["BTXStore", .product(name: "Yams", package: "Yams")]),
         .target(name: "BTXStages", dependencies: ["BTXTensor", "BTXModel", "BTXStore", "BTXData", "BTXPipeline"],
                 swiftSettings: fastMath),

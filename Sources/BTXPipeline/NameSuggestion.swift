@@ -1,8 +1,8 @@
 /// "Did you mean …" hints: the known name closest to a misspelt one by edit distance.
-enum NameSuggestion {
+public enum NameSuggestion {
     /// The candidate nearest to `name`, if it is near enough to be a plausible typo
     /// (at most a third of the name's length in edits, and at least one).
-    static func closest(to name: String, among candidates: [String]) -> String? {
+    public static func closest(to name: String, among candidates: [String]) -> String? {
         let limit = max(1, name.count / 3)
         let scored = candidates.map { ($0, editDistance(name, $0)) }.filter { $0.1 <= limit }
         return scored.min { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }?.0

@@ -2,8 +2,9 @@ import BTXStore
 import Foundation
 
 /// Shows a run to the user. On a terminal: one line per running stage with a bar, step/total, loss,
-/// tokens/s and ETA, redrawn in place below the scrolling notes. Otherwise: plain timestamped lines,
-/// a stage's progress at most every `plainInterval` seconds or 10% of its steps.
+/// tokens/s and ETA, redrawn in place below the scrolling notes, each cut to the terminal's width
+/// (a wrapped line would break the cursor-up redraw). Otherwise (not a terminal, or `TERM=dumb`):
+/// plain timestamped lines, a stage's progress at most every `plainInterval` seconds or 10% of its steps.
 public final class ProgressView: RunObserver, @unchecked Sendable {
     private struct Live {
         var step = 0, total = 0
@@ -18,25 +19,32 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
     private let color: Bool
     private let clock: () -> Double
     private let plainInterval: Double
+    private let width: () -> Int?
+    /// `-q`: only failures are shown (no progress, no notes, no logs).
+    public var quiet = false
     private let lock = NSLock()
     private var live: [(stage: String, state: Live)] = []
     private var drawnLines = 0
     private var lastDraw = -Double.infinity
 
     /// A view writing with `write` (e.g. to stderr); `isTerminal` picks the live view; `color` is off under NO_COLOR.
+    /// `width` gives the terminal's columns now (nil: unknown, lines are not cut).
     public init(isTerminal: Bool, color: Bool, plainInterval: Double = 5, clock: @escaping () -> Double = { Date().timeIntervalSince1970 },
-                write: @escaping (String) -> Void) {
+                width: @escaping () -> Int? = { nil }, write: @escaping (String) -> Void) {
         self.isTerminal = isTerminal
+        self.width = width
         self.color = color
         self.plainInterval = plainInterval
         self.clock = clock
         self.write = write
     }
 
-    /// A view on stderr: live when stderr is a terminal, colored unless `NO_COLOR` is set.
-    public static func standardError(environment: [String: String]) -> ProgressView {
-        let terminal = isatty(2) == 1
-        return ProgressView(isTerminal: terminal, color: terminal && environment["NO_COLOR"] == nil) { text in
+    /// A view on stderr: live when stderr is a terminal that can move the cursor (not `TERM=dumb`),
+    /// colored unless `NO_COLOR` is set (to anything, as no-color.org says).
+    public static func standardError(environment: [String: String], plainInterval: Double = 5) -> ProgressView {
+        let terminal = TerminalInfo.isLiveTerminal(2, environment: environment)
+        return ProgressView(isTerminal: terminal, color: terminal && environment["NO_COLOR"] == nil, plainInterval: plainInterval,
+                            width: { TerminalInfo.columns(2, environment: environment) }) { text in
             FileHandle.standardError.write(Data(text.utf8))
         }
     }
@@ -56,7 +64,7 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
             switch result.outcome {
             case .cached: emit("\(paint("cached", 2)) \(result.stage)")
             case .ran(_, let seconds): emit("\(paint("done", 32)) \(result.stage) in \(Self.duration(seconds))")
-            case .failed(let error): emit("\(paint("FAILED", 31)) \(result.stage): \(error)")
+            case .failed(let error): emit("\(paint("FAILED", 31)) \(result.stage): \(error)", always: true)
             case .cancelled: emit("\(paint("cancelled", 33)) \(result.stage)")
             case .skipped(let input): emit("\(paint("skipped", 33)) \(result.stage) (input \(input) did not finish)")
             case .notStarted: emit("\(paint("not started", 33)) \(result.stage)")
@@ -69,6 +77,7 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
     public func log(stage: String, line: String) { locked { emit("\(stage) | \(line)") } }
 
     public func progress(stage: String, step: Int, total: Int, fields: [String: Double]) {
+        if quiet { return }
         locked {
             guard let index = live.firstIndex(where: { $0.stage == stage }) else { return }
             live[index].state.step = step
@@ -94,7 +103,8 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
     private func locked(_ body: () -> Void) { lock.lock(); body(); lock.unlock() }
 
     /// Prints a scrolling line: timestamped when plain, above the live block on a terminal.
-    private func emit(_ text: String) {
+    private func emit(_ text: String, always: Bool = false) {
+        if quiet && !always { return }
         guard isTerminal else { return write("[\(Self.clockTime(clock()))] \(text)\n") }
         clearLive()
         write(text + "\n")
@@ -108,7 +118,12 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
 
     private func redraw() {
         clearLive()
-        for (stage, state) in live { write(line(stage, state, barWidth: 24) + "\n") }
+        let columns = width()
+        for (stage, state) in live {
+            let text = line(stage, state, barWidth: 24)
+            // NOTE: one column short of the width: a line that fills it exactly wraps on some terminals.
+            write((columns.map { String(text.prefix(max(1, $0 - 1))) } ?? text) + "\n")
+        }
         drawnLines = live.count
         lastDraw = clock()
     }

@@ -45,6 +45,8 @@ public enum SpecError: Error, CustomStringConvertible, Equatable {
     case badExtends(SpecLocation, problem: String)
     /// The stages' inputs form a cycle; `stages` lists it with the first stage repeated at the end.
     case cycle(SpecLocation, stages: [String])
+    /// A `--set PATH=VALUE` from the command line that cannot be applied.
+    case badOverride(String, problem: String)
 
     public var description: String {
         switch self {
@@ -74,6 +76,8 @@ public enum SpecError: Error, CustomStringConvertible, Equatable {
             return "\(at): extends: \(problem)"
         case .cycle(let at, let stages):
             return "\(at): the inputs form a cycle: \(stages.joined(separator: " -> "))"
+        case .badOverride(let text, let problem):
+            return "--set \(text): \(problem)"
         }
     }
 

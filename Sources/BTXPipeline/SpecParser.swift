@@ -5,6 +5,8 @@ import Yams
 /// fan-outs, and resolves input references. Kinds and parameters are checked by `SpecValidator`.
 struct SpecParser {
     let reader: SpecReader
+    /// `--set` overrides, applied after `extends:` and before templates.
+    var overrides: [SpecOverride] = []
 
     static let stageKeys = ["kind", "params", "inputs", "foreach", "resources"]
 
@@ -18,12 +20,12 @@ struct SpecParser {
     }
 
     /// Parses `text`, naming `file` in errors; `extends:` bases are read from disk relative to `file`.
-    static func parse(_ text: String, file: String) throws -> PipelineSpec {
+    static func parse(_ text: String, file: String, overrides: [SpecOverride] = []) throws -> PipelineSpec {
         let reader = SpecReader(file: file)
         guard let root = try compose(text, file: file) else {
             throw SpecError.missingField(SpecLocation(file: file, line: 1, column: 1), field: "name", context: "the pipeline")
         }
-        return try SpecParser(reader: reader).pipeline(root)
+        return try SpecParser(reader: reader, overrides: overrides).pipeline(root)
     }
 
     /// The YAML node tree of `text` (nil when empty), with syntax errors located in `file`.
@@ -34,7 +36,8 @@ struct SpecParser {
     }
 
     private func pipeline(_ root: Node) throws -> PipelineSpec {
-        let layers = try SpecLayers.load(root, reader: reader)
+        var layers = try SpecLayers.load(root, reader: reader)
+        try layers.apply(overrides, reader: reader)
         guard let nameEntry = layers.name else {
             throw SpecError.missingField(reader.location(root), field: "name", context: "the pipeline")
         }

@@ -2,18 +2,20 @@ import BTXStore
 import Foundation
 
 extension PipelineSpec {
-    /// Reads, parses and validates the spec at `path` against the stage kinds of `registry`.
-    public static func load(path: String, registry: StageRegistry) throws -> PipelineSpec {
+    /// Reads, parses and validates the spec at `path` against the stage kinds of `registry`, with the
+    /// `--set` `overrides` applied as edits of the file would be.
+    public static func load(path: String, registry: StageRegistry, overrides: [SpecOverride] = []) throws -> PipelineSpec {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
             throw SpecError.unreadable(file: path, reason: (error as NSError).localizedDescription)
         }
-        return try parse(text, file: path, registry: registry)
+        return try parse(text, file: path, registry: registry, overrides: overrides)
     }
 
     /// Parses and validates spec `text`, naming `file` in errors.
-    public static func parse(_ text: String, file: String, registry: StageRegistry) throws -> PipelineSpec {
-        let spec = try SpecParser.parse(text, file: file)
+    public static func parse(_ text: String, file: String, registry: StageRegistry,
+                             overrides: [SpecOverride] = []) throws -> PipelineSpec {
+        let spec = try SpecParser.parse(text, file: file, overrides: overrides)
         try SpecValidator(registry: registry).validate(spec)
         return spec
     }

@@ -17,7 +17,7 @@ import Foundation
 /// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
-    static let version = 1
+    static let version = 2  // 2: metrics.jsonl output (one row per domain)
     static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
     /// What a row is in the BTX comparison (the report's claims look rows up by role).
     static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
@@ -70,7 +70,20 @@ struct EvaluateStage: StageKind {
         if let routing = model.routing(domains: corpora.map(\.domain)) { metadata["routing"] = routing }
         if model is EnsembleModel { metadata["btm_weighting"] = .string(try p.string("btm_weighting", default: "likelihood")) }
         context.metric("average_loss", metadata["average_loss"]!)
-        return Manifest(kind: "evaluation", metadata: metadata)
+        let rows = Self.metricsRows(metadata, domains: corpora.map(\.domain))
+        return Manifest(kind: "evaluation", objects: [MetricsFile.objectName: try MetricsFile.put(rows, store: context.store)],
+                        metadata: metadata)
+    }
+
+    /// One `metrics.jsonl` row per domain: name, role, domain, loss, perplexity and the model's compute.
+    static func metricsRows(_ metadata: [String: JSONValue], domains: [String]) -> [JSONValue] {
+        let compute = metadata["compute"]?.objectValue ?? [:]
+        return domains.map { domain in
+            let result = metadata["domains"]?.objectValue?[domain]?.objectValue ?? [:]
+            return .object(["name": metadata["name"] ?? .null, "role": metadata["role"] ?? .null, "domain": .string(domain),
+                            "loss": result["loss"] ?? .null, "perplexity": result["perplexity"] ?? .null,
+                            "flops": compute["flops"] ?? .null, "tokens": compute["tokens"] ?? .null])
+        }
     }
 
     /// Mean cross-entropy (nats per token) over up to `maxBatches` validation batches.

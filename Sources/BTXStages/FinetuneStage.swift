@@ -16,7 +16,7 @@ import Foundation
 /// matches that model's total training FLOPs or tokens (`match_by`).
 struct FinetuneStage: StageKind {
     static let name = "finetune"
-    static let version = 1
+    static let version = 2  // 2: metrics.jsonl output
     static let summary = "MoE finetune on the domain mixture: routers learn to route (checkpointed, resumable)"
 
     func validate(_ params: StageParams) throws {
@@ -65,8 +65,10 @@ struct FinetuneStage: StageKind {
         var history = try ModelManifest.history(input)
         history.runs.append(run)
         let json = try MoEManifest.configJSON(llama: configJSON, moe: moe, expertWidth: config.intermediateSize)
-        return try ModelManifest.make(config: json, parameters: parameters, history: history, store: context.store,
-                                      extra: ["expert_load": load])
+        var manifest = try ModelManifest.make(config: json, parameters: parameters, history: history, store: context.store,
+                                              extra: ["expert_load": load])
+        manifest.objects[MetricsFile.objectName] = run.metrics
+        return manifest
     }
 
     /// Steps that bring this model's lineage to the `match` model's total training FLOPs (or

@@ -4,24 +4,31 @@ import Foundation
 /// Renders `ReportData` as Markdown, as one self-contained HTML page (inline SVG, no external assets)
 /// and as JSON. Pure functions of the data, so a report is tested from fake results.
 public enum ReportRenderer {
-    /// The results table as Markdown rows (header, rule, one line per model).
-    public static func table(_ data: ReportData) -> [String] {
+    /// One table cell: its text and whether it is the best loss of its column.
+    struct Cell { var text: String, best = false }
+
+    /// The results table's header and cells, from the data (both the Markdown and the HTML table).
+    static func cells(_ data: ReportData) -> (header: [String], rows: [[Cell]]) {
         let header = ["model"] + data.domains + ["average", "math acc.", "compute"]
-        var lines = ["| " + header.joined(separator: " | ") + " |",
-                     "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
         var best: [String: Double] = [:]
         for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
-        for row in data.rows {
-            let cells = data.domains.map { d -> String in
-                guard let loss = row.losses[d] else { return "–" }
-                let text = String(format: "%.3f", loss)
-                return loss == best[d] ? "**\(text)**" : text
+        let rows = data.rows.map { row -> [Cell] in
+            let losses = data.domains.map { d -> Cell in
+                guard let loss = row.losses[d] else { return Cell(text: "–") }
+                return Cell(text: String(format: "%.3f", loss), best: loss == best[d])
             }
             let math = row.mathAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
-            lines.append("| " + ([row.name] + cells + [String(format: "%.3f", row.averageLoss), math,
-                                                        ReportData.flops(row.flops)]).joined(separator: " | ") + " |")
+            return [Cell(text: row.name)] + losses
+                + [Cell(text: String(format: "%.3f", row.averageLoss)), Cell(text: math), Cell(text: ReportData.flops(row.flops))]
         }
-        return lines
+        return (header, rows)
+    }
+
+    /// The results table as Markdown rows (header, rule, one line per model).
+    public static func table(_ data: ReportData) -> [String] {
+        let (header, rows) = cells(data)
+        return ["| " + header.joined(separator: " | ") + " |", "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
+            + rows.map { "| " + $0.map { $0.best ? "**\($0.text)**" : $0.text }.joined(separator: " | ") + " |" }
     }
 
     /// The claims as Markdown list items.
@@ -61,46 +68,52 @@ public enum ReportRenderer {
             body += "<li><b class=\"\(cls)\">\(c.verdict)</b> — \(escape(c.statement)) <small>(\(escape(c.evidence)))</small></li>\n"
         }
         body += "</ol>\n<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
-        for row in data.rows where !(row.routing ?? []).isEmpty {
-            body += "<h2>Routing of \(escape(row.name))</h2>\n" + ReportCharts.routingHeatmaps(row, domains: data.domains)
+        for (index, row) in data.rows.enumerated() where !(row.routing ?? []).isEmpty {
+            body += "<h2>Routing of \(escape(row.name))</h2>\n" + ReportCharts.routingHeatmaps(row, domains: data.domains, index: index)
         }
         let style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-            + ".held{color:#1a7f37}.not{color:#c62828}.na{color:#777}svg{margin:4px}"
+            + ".held{color:#1a7f37}.not{color:#c62828}.na{color:#777}svg{margin:4px}.panel{display:flex;flex-wrap:wrap}"
         return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(escape(data.title))</title><style>\(style)</style></head>\n<body>\n\(body)</body></html>\n"
     }
 
+    /// The results table as HTML, built from the data (the same cells as the Markdown table).
     static func htmlTable(_ data: ReportData) -> String {
-        let rows = table(data)
-        var out = "<table>\n"
-        for (i, line) in rows.enumerated() where i != 1 {
-            let cells = line.split(separator: "|", omittingEmptySubsequences: false).dropFirst().dropLast()
-                .map { $0.trimmingCharacters(in: .whitespaces) }
-            let tag = i == 0 ? "th" : "td"
-            out += "<tr>" + cells.map { cell -> String in
-                let bold = cell.hasPrefix("**")
-                let text = escape(cell.replacingOccurrences(of: "**", with: ""))
-                return "<\(tag)>\(bold ? "<b>\(text)</b>" : text)</\(tag)>"
-            }.joined() + "</tr>\n"
+        let (header, rows) = cells(data)
+        var out = "<table>\n<tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+        for row in rows {
+            out += "<tr>" + row.map { "<td>\($0.best ? "<b>\(escape($0.text))</b>" : escape($0.text))</td>" }.joined() + "</tr>\n"
         }
         return out + "</table>\n"
     }
 
-    /// The results and claims as JSON (what scripts should read).
+    /// Everything the HTML shows, as JSON (what scripts should read): rows with their routing
+    /// matrices and load balance, the loss-curve panels, and the claims with their verdicts.
     public static func json(_ data: ReportData) -> JSONValue {
         let rows: [JSONValue] = data.rows.map { r in
             var o: [String: JSONValue] = ["name": .string(r.name), "role": .string(r.role),
                                           "losses": .object(r.losses.mapValues { .double($0) }),
-                                          "average_loss": .double(r.averageLoss), "flops": .double(r.flops)]
+                                          "average_loss": .double(r.averageLoss), "flops": .double(r.flops),
+                                          "tokens": .int(Int64(r.history.tokens))]
             if let d = r.expertDomain { o["expert_domain"] = .string(d) }
             if let a = r.mathAccuracy { o["math_accuracy"] = .double(a) }
+            if let layers = r.routing, !layers.isEmpty {
+                // [layer][domain][expert], domains in the report's order.
+                o["routing"] = .object(["experts": .array(r.routingExperts.map { .string($0) }),
+                                        "domains": .array(data.domains.map { .string($0) }),
+                                        "fractions": .array(layers.map { layer in
+                                            .array(data.domains.map { .array((layer[$0] ?? []).map { .double($0) }) })
+                                        })])
+                o["load_imbalance"] = .array(r.loadImbalance.map { .double($0) })
+            }
             return .object(o)
         }
         let claims: [JSONValue] = data.claims.map { c in
-            ["statement": .string(c.statement), "verdict": .string(c.verdict), "evidence": .string(c.evidence)]
+            ["statement": .string(c.statement), "verdict": .string(c.verdict), "evidence": .string(c.evidence),
+             "held": c.held.map(JSONValue.bool) ?? .null]
         }
         return ["title": .string(data.title), "domains": .array(data.domains.map { .string($0) }),
-                "rows": .array(rows), "claims": .array(claims)]
+                "rows": .array(rows), "claims": .array(claims), "curves": ReportCurves(data).json]
     }
 
     /// `text` with the five HTML special characters escaped.

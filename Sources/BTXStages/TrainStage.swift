@@ -12,7 +12,7 @@ import Foundation
 /// on Ctrl-C; a rerun resumes and ends bitwise equal to an uninterrupted run (`TrainingLoop`).
 struct TrainStage: StageKind {
     static let name = "train"
-    static let version = 1
+    static let version = 2  // 2: metrics.jsonl output
     static let summary = "dense training of a model on token data (checkpointed, resumable)"
 
     func validate(_ params: StageParams) throws {
@@ -41,7 +41,9 @@ struct TrainStage: StageKind {
         let run = try loop.run()
         var history = try ModelManifest.history(input)
         history.runs.append(run)
-        return try ModelManifest.make(config: try ModelManifest.configJSON(input, input: "model"), parameters: parameters,
-                                      history: history, store: context.store)
+        var manifest = try ModelManifest.make(config: try ModelManifest.configJSON(input, input: "model"),
+                                              parameters: parameters, history: history, store: context.store)
+        manifest.objects[MetricsFile.objectName] = run.metrics
+        return manifest
     }
 }

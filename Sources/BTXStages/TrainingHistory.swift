@@ -21,6 +21,8 @@ public struct TrainingHistory: Codable, Equatable, Sendable {
         public var flops: Double
         /// (step, loss) pairs, subsampled to at most `TrainingHistory.curvePoints`.
         public var curve: [[Double]]
+        /// The run's `metrics.jsonl` object (per-step loss, learning rate, grad-norm, …; see `MetricsFile`).
+        public var metrics: ObjectHash?
 
         /// A run record.
         public init(stage: String, steps: Int, tokens: Int, flops: Double, curve: [[Double]]) {

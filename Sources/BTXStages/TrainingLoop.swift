@@ -91,36 +91,55 @@ struct TrainingLoop {
     /// On cancellation saves a checkpoint and throws `StageError.cancelled`.
     func run() throws -> TrainingHistory.Run {
         let hyper = trainer.hyper
-        var losses = try resume()
+        var (losses, rows) = try resume()
         let micro = hyper.gradientAccumulation
         let batches: BatchSource = { step, m, out in self.sampler.fill(step: step * micro + m, into: out) }
         var recent: [StepMetrics] = []
+        var timing: [JSONValue] = [], wall = 0.0
         beforeStep(trainer.step)
         try trainer.train(batches: batches, shouldStop: { context.isCancelled }) { metrics in
             losses.append(metrics.loss)
             recent.append(metrics)
+            wall += metrics.seconds
+            if MetricsFile.keeps(step: metrics.step + 1, of: hyper.steps) {
+                rows.append(row(metrics))
+                timing.append([.int(Int64(metrics.step + 1)), .double(wall), .double(metrics.tokensPerSecond)])
+            }
             beforeStep(metrics.step + 1)
             context.progress(step: metrics.step + 1, total: hyper.steps,
                              fields: ["loss": metrics.loss, "lr": metrics.learningRate, "tokens_per_s": metrics.tokensPerSecond])
             if checkpointEvery > 0, (metrics.step + 1) % checkpointEvery == 0, metrics.step + 1 < hyper.steps {
-                try saveCheckpoint(losses)
+                try saveCheckpoint(losses, rows: rows)
             }
             if recent.count == 1 || (metrics.step + 1) % max(1, hyper.steps / 10) == 0 { log(metrics) }
         }
         if trainer.step < hyper.steps {
-            try saveCheckpoint(losses)
+            try saveCheckpoint(losses, rows: rows)
             context.log("cancelled at step \(trainer.step) of \(hyper.steps); checkpoint saved")
             throw StageError.cancelled
         }
         recordMetrics(recent, losses: losses)
+        context.metric("timing", .array(timing))
         let tokens = hyper.steps * micro * hyper.batchSize * hyper.sequenceLength
-        return TrainingHistory.Run(stage: context.stage, steps: hyper.steps, tokens: tokens,
-                                   flops: flopsPerToken * Double(tokens), curve: TrainingHistory.subsample(losses))
+        var run = TrainingHistory.Run(stage: context.stage, steps: hyper.steps, tokens: tokens,
+                                      flops: flopsPerToken * Double(tokens), curve: TrainingHistory.subsample(losses))
+        run.metrics = try MetricsFile.put(rows, store: context.store)
+        return run
     }
 
-    /// Restores the last checkpoint if there is one; returns the losses of the steps already done.
-    private func resume() throws -> [Double] {
-        guard let checkpoint = try context.loadCheckpoint() else { return [] }
+    /// The `metrics.jsonl` row of a step: only deterministic columns (see `MetricsFile`).
+    private func row(_ m: StepMetrics) -> JSONValue {
+        let hyper = trainer.hyper
+        let tokens = (m.step + 1) * hyper.gradientAccumulation * hyper.batchSize * hyper.sequenceLength
+        return .object(["step": .int(Int64(m.step + 1)), "tokens": .int(Int64(tokens)),
+                        "flops": .double(flopsPerToken * Double(tokens)), "loss": .double(m.loss),
+                        "lr": .double(m.learningRate), "grad_norm": .double(m.gradNorm), "aux_loss": .double(m.auxiliaryLoss)])
+    }
+
+    /// Restores the last checkpoint if there is one; returns the losses of the steps already done and
+    /// the `metrics.jsonl` rows taken so far.
+    private func resume() throws -> ([Double], [JSONValue]) {
+        guard let checkpoint = try context.loadCheckpoint() else { return ([], []) }
         var state = TrainingState()
         for (name, entry) in checkpoint.tensors {
             state.tensors[name] = TrainingState.Tensor(shape: entry.shape, values: try context.store.floats(entry))
@@ -131,23 +150,24 @@ struct TrainingLoop {
         let losses = (checkpoint.metadata["losses"]?.arrayValue ?? []).compactMap(\.doubleValue)
         do { try trainer.restore(state) } catch {
             context.log("checkpoint does not fit this run (\(error)); starting from scratch")
-            return []
+            return ([], [])
         }
         guard losses.count == trainer.step else {
             throw StageError.failed("checkpoint at step \(trainer.step) holds \(losses.count) losses")
         }
         context.log("resuming at step \(trainer.step) of \(trainer.hyper.steps)")
-        return losses
+        return (losses, checkpoint.metadata["rows"]?.arrayValue ?? [])
     }
 
-    /// Stores the whole training state as this stage's checkpoint.
-    private func saveCheckpoint(_ losses: [Double]) throws {
+    /// Stores the whole training state (and the metrics rows so far) as this stage's checkpoint.
+    private func saveCheckpoint(_ losses: [Double], rows: [JSONValue]) throws {
         let state = trainer.exportState()
         var tensors: [String: TensorEntry] = [:]
         for (name, t) in state.tensors { tensors[name] = try context.store.putTensor(t.values, shape: t.shape) }
         let scalars = state.scalars.mapValues { JSONValue.int(Int64($0)) }
         try context.saveCheckpoint(Manifest(kind: "checkpoint", tensors: tensors,
-                                            metadata: ["scalars": .object(scalars), "losses": .array(losses.map { .double($0) })]))
+                                            metadata: ["scalars": .object(scalars), "losses": .array(losses.map { .double($0) }),
+                                                       "rows": .array(rows)]))
     }
 
     private func log(_ m: StepMetrics) {

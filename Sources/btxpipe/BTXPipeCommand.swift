@@ -5,11 +5,13 @@ struct BTXPipeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "btxpipe",
         abstract: "Train language models by Branch-Train-MiX, as a cached, resumable pipeline.",
+        discussion: ExitStatus.help,
         version: BTXPipeVersion.string,
         subcommands: [
             Run.self, Plan.self, Status.self, Dag.self, Show.self, Explain.self, Log.self, Unlock.self, Report.self,
             Import.self, Export.self, Generate.self, StoreCommand.self, Bench.self, Doctor.self,
             Push.self, Pull.self, Submit.self, Cancel.self,
+            Kinds.self, Metrics.self, Completion.self,
         ]
     )
 }

@@ -8,6 +8,18 @@ struct PipelineOptions: ParsableArguments {
 
     @Option(name: .long, help: "The store directory (default: the spec's `store:`, else store/).")
     var store: String?
+
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Override one spec value for this invocation, as editing the file would (repeatable).",
+        discussion: "PATH is any dotted spec path, VALUE is YAML: --set vars.seed=2, "
+            + "--set stages.seed.params.steps=10, --set 'vars.domains=[code,math]'.",
+        valueName: "PATH=VALUE"))
+    var overrides: [String] = []
+
+    @OptionGroup var verbosity: Verbosity
+
+    /// The parsed `--set` overrides.
+    func specOverrides() throws -> [SpecOverride] { try overrides.map(SpecOverride.init(parsing:)) }
 }
 
 /// The pipeline options plus one stage, for the commands about a single stage (`show`, `explain`, `log`).

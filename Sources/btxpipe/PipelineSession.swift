@@ -14,7 +14,8 @@ struct PipelineSession {
     /// Loads and validates the spec and opens the store; a bad spec prints its one-line error and exits 2.
     init(_ options: PipelineOptions) throws {
         do {
-            spec = try PipelineSpec.load(path: options.pipeline, registry: StageCatalog.registry)
+            spec = try PipelineSpec.load(path: options.pipeline, registry: StageCatalog.registry,
+                                         overrides: try options.specOverrides())
             store = try Store(root: URL(fileURLWithPath: options.store ?? spec.store))
             var planner = try Planner(spec: spec, registry: StageCatalog.registry)
             planner.sources = SourceFingerprints.compute(spec: spec, registry: StageCatalog.registry, store: store)
@@ -65,8 +66,8 @@ enum CommandFailure: Error, CustomStringConvertible {
         do { try body() } catch let failure as CommandFailure {
             FileHandle.standardError.write(Data("btxpipe: \(failure)\n".utf8))
             switch failure {
-            case .usage: throw ExitCode(2)
-            case .failed: throw ExitCode(1)
+            case .usage: throw ExitStatus.usage
+            case .failed: throw ExitStatus.failed
             }
         }
     }

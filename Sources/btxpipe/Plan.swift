@@ -7,6 +7,7 @@ struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Dry run: which stages would run, and why.")
 
     @OptionGroup var options: PipelineOptions
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "Stages to plan with what they need.")
     var stages: [String] = []
@@ -19,6 +20,14 @@ struct Plan: ParsableCommand {
                 throw CommandFailure.usage("\(error)")
             }
             let running = steps.filter(\.reason.runs).count
+            if output.json {
+                return output.print(.array(steps.map { step in
+                    .object(["stage": .string(step.stage), "runs": .bool(step.reason.runs),
+                             "reason": .string(step.reason.runs ? step.reason.description : "cached"),
+                             "key": step.key.map { JSONValue.string($0.hash.hex) } ?? .null,
+                             "output": step.reason.cachedOutput.map { JSONValue.string($0.hex) } ?? .null])
+                }))
+            }
             print("\(session.spec.name): \(running) to run, \(steps.count - running) cached")
             let width = steps.map(\.stage.count).max() ?? 0
             for step in steps {

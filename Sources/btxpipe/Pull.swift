@@ -10,6 +10,7 @@ struct Pull: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
     @OptionGroup var remoteOptions: RemoteOptions
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "Stages to pull with their inputs (default: all).")
     var stages: [String] = []
@@ -35,13 +36,16 @@ struct Pull: ParsableCommand {
             }
             let steps: [PlanStep]
             do { steps = try session.planner.plan(targets: stages, state: state) } catch { throw CommandFailure.usage("\(error)") }
+            var rows: [JSONValue] = []
             for step in steps {
                 let status: String
                 if let key = step.key?.hash, pulled.contains(key) { status = "pulled" }
                 else if case .cached = step.reason { status = "already here" }
                 else { status = "not on the remotes" }
-                print("\(step.stage)  \(status)")
+                if output.json { rows.append(["stage": .string(step.stage), "status": .string(status)]) }
+                else { print("\(step.stage)  \(status)") }
             }
+            if output.json { output.print(.array(rows)) }
             if let failure { throw CommandFailure.failed(failure) }
         }
     }

@@ -11,6 +11,7 @@ struct Push: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
     @OptionGroup var remoteOptions: RemoteOptions
+    @OptionGroup var output: OutputOptions
 
     @Argument(help: "Stages to push with their inputs (default: every cached stage).")
     var stages: [String] = []
@@ -23,22 +24,37 @@ struct Push: ParsableCommand {
             let steps: [PlanStep]
             do { steps = try session.planner.plan(targets: stages, state: session.state) } catch { throw CommandFailure.usage("\(error)") }
             var failures: [String] = []
+            var rows: [JSONValue] = []
+            func row(_ stage: String, _ remote: String, _ status: String, _ objects: Int? = nil) {
+                rows.append(.object(["stage": .string(stage), "remote": .string(remote), "status": .string(status),
+                                     "objects": objects.map { JSONValue.int(Int64($0)) } ?? .null]))
+            }
+            defer { if output.json { output.print(.array(rows)) } }
             for remote in remotes {
                 for step in steps {
                     guard case .cached = step.reason, let key = step.key?.hash else {
-                        print("\(step.stage)  not cached here: skipped")
+                        row(step.stage, remote.config.name, "not cached")
+                        if !output.json { print("\(step.stage)  not cached here: skipped") }
                         continue
                     }
-                    let progress = TransferProgress(direction: "push", report: nil)
+                    let line = TransferLine(verbosity: options.verbosity)
+                    let progress = line.progress("push \(step.stage) to \(remote.config.name)")
+                    defer { line.end() }
                     do {
                         let outcome = try RemoteSync(remote: remote, store: session.store, parallel: remoteOptions.transfers,
                                                      progress: progress).push(key)
                         let done = progress.finish()
                         switch outcome {
+                        case .present: row(step.stage, remote.config.name, "present")
+                        case .published(let objects): row(step.stage, remote.config.name, "pushed", objects)
+                        }
+                        if output.json { continue }
+                        switch outcome {
                         case .present: print("\(step.stage)  already on \(remote.config.name)")
                         case .published(let objects): print("\(step.stage)  pushed to \(remote.config.name): \(objects) new object(s); \(done)")
                         }
                     } catch {
+                        row(step.stage, remote.config.name, "failed")
                         failures.append("\(step.stage): \(error)")
                     }
                 }

@@ -6,6 +6,9 @@ import Foundation
 /// `btxpipe report PIPELINE`: prints the results table and claims of the pipeline's `report` stage,
 /// writes `report.md`, `report.html` and `report.json` under `report/<pipeline>/` and prints the
 /// HTML's path, then each stage's wall time from its run record.
+///
+/// NOTE: wall times are not part of the report stage's output (a cached result must be the same bytes
+/// on every run); this command adds them to the HTML and JSON it writes.
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the results and claims of a finished pipeline and write its HTML report.")
@@ -32,27 +35,55 @@ struct Report: ParsableCommand {
             let manifest = try session.store.manifest(entry.output)
             let directory = URL(fileURLWithPath: out ?? "report/\(session.spec.name)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let walls = wallTimes(plan, session: session)
             for file in ["report.md", "report.html", "report.json"] {
                 guard let object = manifest.objects[file] else { throw CommandFailure.failed("report output lacks \(file)") }
-                try session.store.object(object).writeAtomically(to: directory.appendingPathComponent(file))
+                let data = try Self.addingWallTimes(walls, to: session.store.object(object), file: file)
+                try data.writeAtomically(to: directory.appendingPathComponent(file))
             }
             print(String(decoding: try session.store.object(manifest.objects["report.md"]!), as: UTF8.self))
-            printWallTimes(plan, session: session)
+            printWallTimes(walls)
             print("HTML report: \(directory.appendingPathComponent("report.html").path)")
         }
     }
 
-    /// Each cached stage's wall time (from its run record) and the total.
-    private func printWallTimes(_ plan: [PlanStep], session: PipelineSession) {
-        var total = 0.0
+    /// Each cached stage's wall time from its run record, in plan order.
+    private func wallTimes(_ plan: [PlanStep], session: PipelineSession) -> [(stage: String, seconds: Double)] {
+        plan.compactMap { step in
+            guard let key = step.key?.hash, let record = session.cachedRecord(key) else { return nil }
+            return (step.stage, record.seconds)
+        }
+    }
+
+    /// Prints the wall times and their sum as a Markdown table.
+    private func printWallTimes(_ walls: [(stage: String, seconds: Double)]) {
         print("## Wall time per stage\n")
         print("| stage | wall time |")
         print("|---|---|")
-        for step in plan {
-            guard let key = step.key?.hash, let record = session.cachedRecord(key) else { continue }
-            total += record.seconds
-            print("| \(step.stage) | \(ProgressView.duration(record.seconds)) |")
+        for wall in walls { print("| \(wall.stage) | \(ProgressView.duration(wall.seconds)) |") }
+        print("| total (sum) | \(ProgressView.duration(walls.reduce(0) { $0 + $1.seconds })) |\n")
+    }
+
+    /// `report.html` with a wall-time table before `</body>`, `report.json` with `wall_times`; others as they are.
+    static func addingWallTimes(_ walls: [(stage: String, seconds: Double)], to data: Data, file: String) throws -> Data {
+        switch file {
+        case "report.json":
+            guard case .object(var object) = try JSONValue.parse(data) else { return data }
+            object["wall_times"] = .array(walls.map { .object(["stage": .string($0.stage), "seconds": .double($0.seconds)]) })
+            return JSONValue.object(object).canonicalData
+        case "report.html":
+            let html = String(decoding: data, as: UTF8.self)
+            let rows = walls.map { "<tr><td>\(escape($0.stage))</td><td>\(ProgressView.duration($0.seconds))</td></tr>\n" }.joined()
+            let total = ProgressView.duration(walls.reduce(0) { $0 + $1.seconds })
+            let table = "<h2>Wall time per stage</h2>\n<table>\n<tr><th>stage</th><th>wall time</th></tr>\n\(rows)"
+                + "<tr><td>total (sum)</td><td>\(total)</td></tr>\n</table>\n"
+            return Data(html.replacingOccurrences(of: "</body>", with: table + "</body>").utf8)
+        default:
+            return data
         }
-        print("| total (sum) | \(ProgressView.duration(total)) |\n")
+    }
+
+    private static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
     }
 }

@@ -48,7 +48,9 @@ struct Run: ParsableCommand {
             runOptions.cores = cores
             runOptions.keepGoing = keepGoing
             runOptions.version = BTXPipeVersion.string
-            let view = ProgressView.standardError(environment: ProcessInfo.processInfo.environment)
+            let view = ProgressView.standardError(environment: ProcessInfo.processInfo.environment,
+                                                  plainInterval: options.verbosity.plainInterval)
+            view.quiet = options.verbosity.quiet
             let runner = try Runner(spec: session.spec, registry: StageCatalog.registry, store: session.store,
                                     options: runOptions, observer: view)
             runner.remoteCache = try remoteOptions.cache(for: session.spec, push: !noPush, defaultAll: false)
@@ -101,7 +103,7 @@ struct Run: ParsableCommand {
             counts[name].map { "\($0) \(name)" }
         }
         FileHandle.standardError.write(Data("\(session.spec.name): \(summary.joined(separator: ", "))\n".utf8))
-        if cancelled { throw ExitCode(130) }
+        if cancelled { throw ExitStatus.interrupted }
         if !failures.isEmpty { throw CommandFailure.failed(failures.joined(separator: "\nbtxpipe: ")) }
     }
 }

@@ -9,11 +9,13 @@ struct Show: ParsableCommand {
         abstract: "A stage's lineage: kind, parameters, inputs, key, outputs, metrics and log.")
 
     @OptionGroup var arguments: StageArguments
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         try CommandFailure.report {
             let (session, instance) = try arguments.load()
             let step = try session.planner.plan(targets: [instance.name], state: session.state).last
+            if output.json { return output.print(try json(instance, step: step, session: session)) }
             print("stage   \(instance.name)")
             print("kind    \(instance.kind)")
             print("params  \(JSONValue.object(instance.params).canonicalText)")
@@ -29,6 +31,28 @@ struct Show: ParsableCommand {
                 try printRecord(session.store.record(last.record), session: session)
             }
         }
+    }
+
+    /// The same lineage as one JSON object: stage, kind, params, inputs, key, status, and the output
+    /// manifest with its run record (or the last failed run's record).
+    private func json(_ instance: StageInstance, step: PlanStep?, session: PipelineSession) throws -> JSONValue {
+        var object: [String: JSONValue] = [
+            "stage": .string(instance.name), "kind": .string(instance.kind), "params": .object(instance.params),
+            "key": step?.key.map { JSONValue.string($0.hash.hex) } ?? .null, "status": .string(step?.reason.description ?? "-"),
+            "inputs": .array(instance.inputs.flatMap(\.slots).map { slot in
+                .object(["slot": .string(slot.slot), "stage": .string(slot.stage),
+                         "hash": step?.key?.inputs[slot.slot].map { JSONValue.string($0.hex) } ?? .null])
+            }),
+        ]
+        if let key = step?.key?.hash, let entry = try? session.store.action(key) {
+            object["output"] = .string(entry.output.hex)
+            object["manifest"] = try .encoding(session.store.manifest(entry.output))
+            object["record"] = try .encoding(session.store.record(entry.record))
+        } else if let last = session.state.lastRun(pipeline: session.spec.name, stage: instance.name) {
+            object["lastRun"] = .object(["outcome": .string(last.outcome.rawValue), "error": last.error.map(JSONValue.string) ?? .null,
+                                         "record": try .encoding(session.store.record(last.record))])
+        }
+        return .object(object)
     }
 
     private func printOutput(_ entry: ActionEntry, session: PipelineSession) throws {

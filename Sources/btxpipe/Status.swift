@@ -13,12 +13,15 @@ struct Status: ParsableCommand {
         """)
 
     @OptionGroup var options: PipelineOptions
+    @OptionGroup var output: OutputOptions
 
     func run() throws {
         try CommandFailure.report {
             let session = try PipelineSession(options)
-            var rows = [["STAGE", "STATUS", "DURATION", "KEY"]] + (try session.fullPlan().map { row(for: $0, session: session) })
+            let steps = try session.fullPlan()
+            var rows = [["STAGE", "STATUS", "DURATION", "KEY"]] + steps.map { row(for: $0, session: session) }
             let jobs = SlurmJobs(store: session.store, pipeline: session.spec.name).states(using: ProcessRunner())
+            if output.json { return output.print(json(rows.dropFirst(), steps: steps, jobs: jobs)) }
             if !jobs.isEmpty { rows = rows.enumerated().map { $1 + [$0 == 0 ? "JOB" : jobs[$1[0]] ?? "-"] } }
             let widths = (0..<rows[0].count).map { column in rows.map { $0[column].count }.max() ?? 0 }
             for row in rows {
@@ -26,6 +29,17 @@ struct Status: ParsableCommand {
                     .joined(separator: "  ").trimmingCharacters(in: .whitespaces))
             }
         }
+    }
+
+    /// The rows as `[{stage, status, duration, key, job?}]`, with full keys (null when not computable yet).
+    private func json(_ rows: ArraySlice<[String]>, steps: [PlanStep], jobs: [String: String]) -> JSONValue {
+        .array(zip(rows, steps).map { row, step in
+            var object: [String: JSONValue] = ["stage": .string(row[0]), "status": .string(row[1]),
+                                               "duration": row[2] == "-" ? .null : .string(row[2]),
+                                               "key": step.key.map { JSONValue.string($0.hash.hex) } ?? .null]
+            if let job = jobs[row[0]] { object["job"] = .string(job) }
+            return .object(object)
+        })
     }
 
     private func row(for step: PlanStep, session: PipelineSession) -> [String] {

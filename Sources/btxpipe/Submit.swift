@@ -89,6 +89,7 @@ struct Submit: ParsableCommand {
             var settings = SlurmSettings(executable: Self.executablePath(), pipeline: Self.absolute(options.pipeline),
                                          store: session.store.root.path, remotes: remoteOptions.remote, logDirectory: logs)
             settings.defaults = try defaults(session.spec)
+            settings.overrides = options.overrides
             let submitted: [SubmittedJob]
             do { submitted = try SlurmSubmitter(commands: ProcessRunner(), settings: settings).submit(jobs) } catch {
                 throw CommandFailure.failed("\(error)")

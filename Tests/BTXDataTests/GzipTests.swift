@@ -71,10 +71,29 @@ final class GzipTests: XCTestCase {
         }
     }
 
+    func testOutputPastTheSizeLimitIsRefused() throws {
+        let dir = try TemporaryDirectory()
+        let zeros = Data(count: 1 << 20)  // compresses ~1000:1: the shape of a decompression bomb
+        let compressed = try gzip(zeros, level: 9, in: dir)
+        XCTAssertEqual(try Gzip.decompress(compressed, limit: 1 << 20), zeros)
+        XCTAssertThrowsError(try Gzip.decompress(compressed, limit: (1 << 20) - 1)) {
+            XCTAssertEqual($0 as? InflateError, .tooLarge(limit: (1 << 20) - 1))
+        }
+    }
+
+    func testBytesAfterTheLastMemberAreRejected() throws {
+        let dir = try TemporaryDirectory()
+        let compressed = try gzip(sample(3000, seed: 6), level: 6, in: dir)
+        XCTAssertThrowsError(try Gzip.decompress(compressed + Data("junk".utf8))) {
+            XCTAssertEqual($0 as? InflateError, .trailingGarbage)
+        }
+    }
+
     func testNonGzipInputIsRejected() {
         XCTAssertThrowsError(try Gzip.decompress(Data("hello world, not gzip".utf8))) {
             XCTAssertEqual($0 as? InflateError, .notGzip)
         }
+        XCTAssertThrowsError(try Gzip.decompress(Data())) { XCTAssertEqual($0 as? InflateError, .truncated) }
     }
 
     func testDictzipFileDecodesLikeZcat() throws {

@@ -45,4 +45,22 @@ final class ProgressViewTests: XCTestCase {
         XCTAssertEqual(ProgressView.duration(185), "3m05s")
         XCTAssertEqual(ProgressView.duration(7260), "2h01m")
     }
+
+    func testLiveLinesAreCutToTheTerminalWidthSoTheRedrawNeverWraps() {
+        let output = Output()
+        let view = ProgressView(isTerminal: true, color: false, plainInterval: 5, clock: { output.now }, width: { 30 }) {
+            output.text += $0
+        }
+        view.stageStarted("train[a-very-long-domain-name]", key: .of("k"))
+        output.now += 1
+        view.progress(stage: "train[a-very-long-domain-name]", step: 1, total: 4, fields: ["loss": 2.5, "tokens_per_s": 1000])
+        let live = output.text.components(separatedBy: "\u{1B}[J").last ?? ""
+        XCTAssertEqual(live, "train[a-very-long-domain-name\n", output.text.debugDescription)
+    }
+
+    func testDumbTerminalsAndPipesGetPlainLines() {
+        XCTAssertFalse(TerminalInfo.isLiveTerminal(0, environment: ["TERM": "dumb"]))
+        XCTAssertEqual(TerminalInfo.columns(-1, environment: ["COLUMNS": "77"]), 77)
+        XCTAssertNil(TerminalInfo.columns(-1, environment: [:]))
+    }
 }

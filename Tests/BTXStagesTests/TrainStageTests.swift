@@ -52,6 +52,36 @@ final class TrainStageTests: XCTestCase {
         XCTAssertTrue(resumed.logText.contains("resuming at step 5 of 8"), resumed.logText)
         XCTAssertEqual(output.tensors, straight.tensors)
         XCTAssertEqual(try ModelManifest.history(output).runs[0].curve, try ModelManifest.history(straight).runs[0].curve)
+        XCTAssertNotNil(straight.objects[MetricsFile.objectName])
+        XCTAssertEqual(output.objects[MetricsFile.objectName], straight.objects[MetricsFile.objectName],
+                       "metrics.jsonl of a resumed run is the same bytes")
+    }
+
+    func testTrainingStoresItsMetricsAsJSONLines() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let inputs = try setUp(store)
+        let ctx = StageFixtures.context(store, stage: "t", params: StageFixtures.trainParams(steps: 6), inputs: inputs)
+        let output = try TrainStage().run(ctx)
+        let object = try XCTUnwrap(output.objects[MetricsFile.objectName])
+        XCTAssertEqual(try ModelManifest.history(output).runs[0].metrics, object)
+        let rows = try MetricsFile.decode(store.object(object))
+        XCTAssertEqual(rows.map { $0["step"]?.intValue }, [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(Set(rows[0].keys), ["step", "tokens", "flops", "loss", "lr", "grad_norm", "aux_loss"])
+        XCTAssertEqual(rows.last?["tokens"]?.intValue, 6 * 2 * 16)
+        let curve = try ModelManifest.history(output).runs[0].curve
+        XCTAssertEqual(rows.compactMap { $0["loss"]?.doubleValue }, curve.map { $0[1] })
+        XCTAssertEqual(ctx.metrics["timing"]?.arrayValue?.count, 6, "wall-clock columns go to the run record")
+    }
+
+    func testMetricsRowsStayFewOnLongRunsAndKeepTheLastStep() {
+        let kept = (1...1001).filter { MetricsFile.keeps(step: $0, of: 1001) }
+        XCTAssertLessThanOrEqual(kept.count, MetricsFile.maxRows + 1)
+        XCTAssertEqual(kept.last, 1001)
+        XCTAssertEqual((1...7).filter { MetricsFile.keeps(step: $0, of: 7) }, Array(1...7))
+        XCTAssertThrowsError(try MetricsFile.decode(Data("{\"step\":1}\nnot json\n".utf8))) {
+            XCTAssertTrue("\($0)".contains("line 2"), "\($0)")
+        }
     }
 
     func testBadParametersNameTheField() {

@@ -44,5 +44,28 @@ final class SmokePipelineTests: XCTestCase {
         XCTAssertTrue(report.stdout.contains("| BTM (ensemble) |"), report.stdout)
         let html = try String(contentsOfFile: dir.path("report/smoke/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg"), "the HTML report has its charts")
+        XCTAssertTrue(html.contains("data-chart=\"loss-matched-compute-flops\""), "loss against FLOPs, matched compute")
+        XCTAssertTrue(html.contains("<h2>Wall time per stage</h2>"))
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("report/smoke/report.json"))))
+        let keys = Set((json as? [String: Any] ?? [:]).keys)
+        XCTAssertTrue(keys.isSuperset(of: ["rows", "claims", "curves", "wall_times"]), "\(keys)")
+        try checkMetrics(in: dir)
+    }
+
+    /// `btxpipe metrics` gives every training and evaluation stage's rows, with the stage as a column.
+    private func checkMetrics(in dir: TemporaryDirectory) throws {
+        let csv = try btx(["metrics", "smoke.yaml", "seed", "dense", "evaluate[seed]", "--format", "csv"], in: dir).stdout
+        let lines = csv.split(separator: "\n").map(String.init)
+        let header = lines.first?.split(separator: ",").map(String.init) ?? []
+        XCTAssertEqual(Array(header.prefix(10)),
+                       ["stage", "step", "tokens", "flops", "loss", "lr", "grad_norm", "aux_loss", "wall_s", "tokens_per_s"], csv)
+        XCTAssertTrue(header.contains("domain") && header.contains("perplexity"), csv)
+        let stages = Set(lines.dropFirst().compactMap { $0.split(separator: ",", omittingEmptySubsequences: false).first.map(String.init) })
+        XCTAssertEqual(stages, ["seed", "dense", "evaluate[seed]"])
+        XCTAssertTrue(lines.dropFirst().allSatisfy { $0.split(separator: ",", omittingEmptySubsequences: false).count == header.count })
+        let jsonl = try btx(["metrics", "smoke.yaml", "seed"], in: dir).stdout
+        XCTAssertTrue(jsonl.split(separator: "\n").allSatisfy { $0.hasPrefix("{\"aux_loss\":") }, jsonl)
+        let table = try btx(["metrics", "smoke.yaml", "evaluate[seed]", "--format", "table"], in: dir).stdout
+        XCTAssertTrue(table.hasPrefix("stage "), table)
     }
 }

@@ -17,10 +17,11 @@ public enum Compression: String, Sendable {
         return path
     }
 
-    /// Streams the decompressed bytes of `source` to `sink`.
-    public func decompress(from source: ByteSource, to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    /// Streams the decompressed bytes of `source` to `sink`; gzip stops with an error past `limit` bytes.
+    public func decompress(from source: ByteSource, limit: Int = Gzip.defaultSizeLimit,
+                           to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         switch self {
-        case .gzip: try Gzip.decompress(from: source, to: sink)
+        case .gzip: try Gzip.decompress(from: source, limit: limit, to: sink)
         case .zstd: try ZstdStream.decompress(from: source, to: sink)
         case .none:
             let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 18, alignment: 8)

@@ -1,64 +1,74 @@
+import CZlib
 import Foundation
 
-/// gzip (RFC 1952) decoding on top of `Inflater`: headers with any optional fields (dictzip `.dz`
-/// files are plain gzip whose FEXTRA field holds a chunk table, skipped here), concatenated
-/// members, and the CRC-32 and size trailer checked for each member.
+/// gzip (RFC 1952) decoding through zlib: any optional header fields (dictzip `.dz` files are plain
+/// gzip whose FEXTRA field holds a chunk table), concatenated members, each member's CRC-32 and
+/// size trailer checked by zlib, and a cap on the decompressed size so a small hostile file cannot
+/// fill the disk or memory.
 public enum Gzip {
-    /// Streams the decompressed bytes of the gzip data in `source` to `sink`, chunk by chunk.
-    public static func decompress(from source: ByteSource, to sink: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
-        var reader = BitReader(source: source)
-        defer { reader.deallocate() }
-        var crc = CRC32()
-        var size: UInt32 = 0
-        let inflater = Inflater { chunk in
-            crc.update(chunk)
-            size &+= UInt32(truncatingIfNeeded: chunk.count)
-            try sink(chunk)
+    /// The most bytes one stream may decompress to unless the caller says otherwise (16 GiB: far
+    /// above any corpus file the pipeline reads, far below what would exhaust the machine).
+    public static let defaultSizeLimit = 16 << 30
+
+    private static let chunk = 1 << 18
+
+    /// Streams the decompressed bytes of the gzip data in `source` to `sink`, chunk by chunk; throws
+    /// `InflateError.tooLarge` once more than `limit` bytes come out.
+    public static func decompress(from source: ByteSource, limit: Int = defaultSizeLimit,
+                                  to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var stream = z_stream()
+        // 15 + 16: the largest window, gzip wrapper only (a raw zlib or DEFLATE stream is not gzip).
+        guard btx_inflateInit2(&stream, 15 + 16) == Z_OK else { throw InflateError.corrupt("zlib could not start") }
+        defer { inflateEnd(&stream) }
+        let input = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 8)
+        let output = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 8)
+        defer { input.deallocate(); output.deallocate() }
+        var members = 0, inMember = false, total = 0
+        while true {
+            let n = try source.read(into: input)
+            if n == 0 { break }
+            stream.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.avail_in = uInt(n)
+            while true {
+                if !inMember {
+                    if stream.avail_in == 0 { break }
+                    if members > 0 { inflateReset(&stream) }  // another member follows the last one
+                    members += 1
+                    inMember = true
+                }
+                stream.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+                stream.avail_out = uInt(chunk)
+                let status = inflate(&stream, Z_NO_FLUSH)
+                if status != Z_OK && status != Z_STREAM_END && status != Z_BUF_ERROR {
+                    throw error(status, message: stream.msg, firstMember: members == 1)
+                }
+                let produced = chunk - Int(stream.avail_out)
+                total += produced
+                if total > limit { throw InflateError.tooLarge(limit: limit) }
+                if produced > 0 { try sink(UnsafeRawBufferPointer(rebasing: output[0..<produced])) }
+                if status == Z_STREAM_END { inMember = false; continue }
+                if status == Z_BUF_ERROR || (stream.avail_in == 0 && stream.avail_out != 0) { break }
+            }
         }
-        var first = true
-        while try first || !reader.atEnd() {
-            try readHeader(&reader, first: first)
-            first = false
-            crc = CRC32()
-            size = 0
-            try inflater.inflate(&reader)
-            reader.alignToByte()
-            let expectedCRC = UInt32(try reader.take(32)), expectedSize = UInt32(try reader.take(32))
-            if reader.consumedPadding { throw InflateError.truncated }
-            if expectedCRC != crc.value { throw InflateError.checksumMismatch(expected: expectedCRC, actual: crc.value) }
-            if expectedSize != size { throw InflateError.sizeMismatch(expected: expectedSize, actual: size) }
-        }
+        if inMember || members == 0 { throw InflateError.truncated }
     }
 
     /// Decompresses a whole gzip buffer in memory.
-    public static func decompress(_ data: Data) throws -> Data {
+    public static func decompress(_ data: Data, limit: Int = defaultSizeLimit) throws -> Data {
         var result = Data()
-        try decompress(from: DataByteSource(data)) { result.append($0.bindMemory(to: UInt8.self)) }
+        try decompress(from: DataByteSource(data), limit: limit) { result.append($0.bindMemory(to: UInt8.self)) }
         return result
     }
 
-    private static func readHeader(_ reader: inout BitReader, first: Bool) throws {
-        let id1 = try reader.take(8), id2 = try reader.take(8)
-        if id1 != 0x1F || id2 != 0x8B { throw first ? InflateError.notGzip : InflateError.trailingGarbage }
-        let method = try reader.take(8)
-        if method != 8 { throw InflateError.unsupportedMethod(method) }
-        let flags = try reader.take(8)
-        if flags & 0xE0 != 0 { throw InflateError.badHeader("reserved flag bits set") }
-        _ = try reader.take(32)  // MTIME
-        _ = try reader.take(16)  // XFL, OS
-        if flags & 0x04 != 0 {  // FEXTRA (dictzip's chunk table lives here)
-            let xlen = try reader.take(16)
-            for _ in 0..<xlen { _ = try reader.take(8) }
-        }
-        if flags & 0x08 != 0 { try skipZeroTerminated(&reader) }  // FNAME
-        if flags & 0x10 != 0 { try skipZeroTerminated(&reader) }  // FCOMMENT
-        if flags & 0x02 != 0 { _ = try reader.take(16) }  // FHCRC
-        if reader.consumedPadding { throw InflateError.truncated }
-    }
-
-    private static func skipZeroTerminated(_ reader: inout BitReader) throws {
-        while try reader.take(8) != 0 {
-            if reader.consumedPadding { throw InflateError.truncated }
+    /// zlib's status and message as the typed error a user reads.
+    private static func error(_ status: Int32, message: UnsafePointer<CChar>?, firstMember: Bool) -> InflateError {
+        let text = message.map { String(cString: $0) } ?? "zlib status \(status)"
+        switch text {
+        case "incorrect header check": return firstMember ? .notGzip : .trailingGarbage
+        case "unknown compression method": return .unsupportedMethod
+        case "incorrect data check": return .checksumMismatch
+        case "incorrect length check": return .sizeMismatch
+        default: return .corrupt(text)
         }
     }
 }

@@ -14,7 +14,8 @@ extension SlurmSubmitter {
     // NOTE: btxpipe runs in the background and the shell `wait`s: a shell running a foreground child
     // only runs its TERM trap after the child exits, which would be after the time limit.
     func script(_ job: SlurmJob) -> String {
-        let remotes = settings.remotes.flatMap { ["--remote", Self.quote($0)] }.joined(separator: " ")
+        let remotes = (settings.remotes.flatMap { ["--remote", Self.quote($0)] }
+                       + settings.overrides.flatMap { ["--set", Self.quote($0)] }).joined(separator: " ")
         return """
         #!/bin/bash
         # btxpipe submit: \(job.name)

@@ -48,6 +48,8 @@ public struct SlurmSettings: Sendable {
     /// What every job asks for (profile, then the pipeline's `slurm:`, then the command line), beneath
     /// each stage's own `resources:`.
     public var defaults = SlurmResources()
+    /// `--set PATH=VALUE` overrides passed on to `btxpipe run`, so jobs run the spec the submitter planned.
+    public var overrides: [String] = []
 
     /// Settings for jobs running `executable` on `pipeline` with `store` and `remotes`.
     public init(executable: String, pipeline: String, store: String, remotes: [String], logDirectory: String) {

@@ -113,8 +113,10 @@ public struct RemoteSync {
     private func upload(_ hashes: Set<ObjectHash>) throws -> Int {
         let lock = NSLock()
         var sent = 0
+        let sizes = hashes.map { hash in Int64((try? FileManager.default.attributesOfItem(atPath: store.objectPath(hash)))?[.size] as? Int ?? 0) }
+        progress.expect(objects: hashes.count, bytes: sizes.reduce(0, +))
         try forEachConcurrently(hashes.sorted(), width: parallel) { hash in
-            guard try !remote.hasObject(hash) else { return }
+            guard try !remote.hasObject(hash) else { return progress.skip() }
             progress.add(bytes: try remote.upload(hash, from: store))
             lock.lock(); sent += 1; lock.unlock()
         }
@@ -123,7 +125,9 @@ public struct RemoteSync {
 
     /// Downloads those of `hashes` the local store lacks.
     private func download(_ hashes: [ObjectHash]) throws {
-        try forEachConcurrently(hashes.filter { !store.hasObject($0) }, width: parallel) { hash in
+        let missing = hashes.filter { !store.hasObject($0) }
+        progress.expect(objects: missing.count, bytes: nil)
+        try forEachConcurrently(missing, width: parallel) { hash in
             progress.add(bytes: try remote.download(hash, into: store))
         }
     }

@@ -13,13 +13,34 @@ public final class TransferProgress: @unchecked Sendable {
         public var bytes: Int64
         /// Seconds since the start.
         public var seconds: Double
+        /// Objects dealt with so far, including those skipped because the other side had them.
+        public var checked = 0
+        /// Objects to deal with, when known.
+        public var totalObjects: Int?
+        /// Bytes to move, when known (upper bound: objects the other side has are not sent).
+        public var totalBytes: Int64?
         /// Bytes per second so far.
         public var bytesPerSecond: Double { seconds > 0 ? Double(bytes) / seconds : 0 }
 
+        /// Seconds left at the rate so far, when a total is known (by bytes if known, else by objects).
+        public var eta: Double? {
+            if let totalBytes, bytes > 0, seconds > 0 { return max(0, Double(totalBytes - bytes) / bytesPerSecond) }
+            if let totalObjects, checked > 0, seconds > 0 { return max(0, seconds / Double(checked) * Double(totalObjects - checked)) }
+            return nil
+        }
+
         public var description: String {
             let mib = Double(bytes) / 1_048_576
-            return "\(direction): \(objects) object(s), \(String(format: "%.1f", mib)) MiB in "
-                + "\(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", bytesPerSecond / 1_048_576)) MiB/s)"
+            let rate = String(format: "%.1f MiB/s", bytesPerSecond / 1_048_576)
+            guard let totalObjects else {
+                return "\(direction): \(objects) object(s), \(String(format: "%.1f", mib)) MiB in "
+                    + "\(String(format: "%.2f", seconds)) s (\(rate))"
+            }
+            var text = "\(direction): \(checked)/\(totalObjects) objects, \(String(format: "%.1f", mib))"
+            if let totalBytes { text += String(format: "/%.1f", Double(totalBytes) / 1_048_576) }
+            text += " MiB, \(rate)"
+            if let eta, checked < totalObjects { text += String(format: ", eta %.0fs", eta.rounded(.up)) }
+            return text
         }
     }
 
@@ -37,10 +58,26 @@ public final class TransferProgress: @unchecked Sendable {
         self.report = report
     }
 
+    /// Sets the totals the progress is measured against.
+    public func expect(objects: Int, bytes: Int64?) {
+        lock.lock()
+        snapshot.totalObjects = objects
+        snapshot.totalBytes = bytes
+        lock.unlock()
+    }
+
+    /// Counts one object that needed no transfer.
+    public func skip() {
+        lock.lock()
+        snapshot.checked += 1
+        lock.unlock()
+    }
+
     /// Counts one finished object of `bytes` bytes.
-    func add(bytes: Int64) {
+    public func add(bytes: Int64) {
         lock.lock()
         snapshot.objects += 1
+        snapshot.checked += 1
         snapshot.bytes += bytes
         snapshot.seconds = Date().timeIntervalSince(started)
         let due = Date().timeIntervalSince(lastReport) >= interval

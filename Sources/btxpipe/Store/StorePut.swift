@@ -10,6 +10,7 @@ struct StorePut: ParsableCommand {
         discussion: "Prints one line per file: the hash, then the file. Use --pin to keep the result from gc.")
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var verbosity: Verbosity
 
     @Option(help: "Also set ref pin/NAME to the result (one file only).")
     var pin: String?
@@ -23,18 +24,26 @@ struct StorePut: ParsableCommand {
 
     func run() throws {
         let store = try options.open()
-        for path in files {
+        let line = TransferLine(verbosity: verbosity)
+        let progress = line.progress("store put")
+        let sizes = files.map { Int64((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int ?? 0) }
+        progress.expect(objects: files.count, bytes: sizes.reduce(0, +))
+        defer { line.end() }
+        for (path, size) in zip(files, sizes) {
             let url = URL(fileURLWithPath: path)
             let hash: ObjectHash
             if path.hasSuffix(".safetensors") || path.hasSuffix(".safetensors.index.json") {
                 let manifest = try store.importSafetensors(url)
                 hash = try store.putManifest(manifest)
+                line.end()
                 print("\(hash.hex)  \(path)  (manifest, \(manifest.tensors.count) tensors)")
             } else {
                 hash = try store.putObject(contentsOf: url)
+                line.end()
                 print("\(hash.hex)  \(path)")
             }
             if let pin { try store.setRef("pin/\(pin)", to: hash) }
+            progress.add(bytes: size)
         }
     }
 }
