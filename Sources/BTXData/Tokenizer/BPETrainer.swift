@@ -19,8 +19,12 @@ public struct BPETrainer {
     /// An empty trainer.
     public init() {}
 
-    /// Counts the pre-tokens of one document.
+    /// Counts the pre-tokens of one document (invalid UTF-8 replaced by U+FFFD, as the encoder does).
     public mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        if let valid = ScalarText.validUTF8(bytes) {
+            valid.withUnsafeBytes { add($0) }
+            return
+        }
         byteCount += bytes.count
         PreTokenizer.split(bytes) { start, end in
             let word = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
