@@ -85,7 +85,9 @@ final class HFTokenizerTests: XCTestCase {
         let bpe = try trainer.train(vocabSize: 320)
         let t = try HFTokenizer(json: bpe.huggingFaceJSON())
         XCTAssertEqual(t.btxpipe, bpe)
-        XCTAssertEqual((t.bos, t.eos, t.vocabSize), (bpe.bos, bpe.eos, bpe.vocabSize))
+        XCTAssertEqual(t.bos, bpe.bos)
+        XCTAssertEqual(t.eos, bpe.eos)
+        XCTAssertEqual(t.vocabSize, bpe.vocabSize)
         XCTAssertTrue(t.makeEncoder() is BPEEncoder)
         for text in BPETokenizerTests.corpus + ["<|eos|>x"] {
             let fast = t.makeEncoder().encode(text), generic = t.makeEncoder(generic: true).encode(text)

@@ -10,7 +10,7 @@ import XCTest
 /// its hash, `tokenize` accepts a model as its tokenizer, and a model is refused data of another.
 final class ModelTokenizerTests: XCTestCase {
     /// A "tokenizer" manifest of btxpipe's BPE trained on `text` with `vocab` ids.
-    static func tokenizer(_ store: Store, text: String, vocab: Int = 64) throws -> Manifest {
+    static func tokenizer(_ store: Store, text: String, vocab: Int = 300) throws -> Manifest {
         var trainer = BPETrainer()
         trainer.add(Data(text.utf8))
         let bpe = try trainer.train(vocabSize: vocab)
