@@ -61,6 +61,23 @@ final class ModelTokenizerTests: XCTestCase {
         XCTAssertThrowsError(try EvaluateStage().run(evaluate)) { XCTAssertTrue("\($0)".contains("uses tokenizer"), "\($0)") }
     }
 
+    func testMixRefusesExpertsOfTwoTokenizersAndEveryModelEncodesPromptText() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let a = try Self.tokenizer(store, text: "the cat sat on the mat"), b = try Self.tokenizer(store, text: "a dog ran in the fog")
+        func model(_ t: Manifest) throws -> Manifest {
+            try InitStage().run(StageFixtures.context(store, params: ["config": StageFixtures.config], inputs: ["tokenizer": t]))
+        }
+        let (m1, m2) = (try model(a), try model(b))
+        XCTAssertThrowsError(try MixStage().run(StageFixtures.context(store, params: [:], inputs: ["experts.0": m1, "experts.1": m2]))) {
+            XCTAssertTrue("\($0)".contains("input 'experts.0' uses tokenizer \(a.objects["tokenizer.json"]!.short) but input 'experts.1' uses tokenizer"), "\($0)")
+        }
+        let mixed = try MixStage().run(StageFixtures.context(store, params: [:], inputs: ["experts.0": m1, "experts.1": try model(a)]))
+        XCTAssertEqual(mixed.objects["tokenizer.json"], a.objects["tokenizer.json"])
+        let session = try GenerationSession(mixed, store: store, threads: 1)
+        XCTAssertEqual(try session.encode("the cat").map { UInt32($0) }, try HFTokenizerFile.tokenizer(m1, store: store)!.makeEncoder().encode("the cat"))
+    }
+
     func testTokenizeRefusesAnInputWithoutATokenizer() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)

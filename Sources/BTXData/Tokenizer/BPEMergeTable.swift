@@ -50,15 +50,15 @@ struct BPEMergeTable: Sendable {
     private func applyWithHeap(_ symbols: inout [UInt32]) {
         let n = symbols.count
         var next = Array(1...n), prev = Array(-1..<(n - 1)), alive = [Bool](repeating: true, count: n)
-        var heap = MinHeap()
+        var heap = BinaryHeap<MergeCandidate>()
         func push(_ i: Int) {
             guard i >= 0, next[i] < n, let r = lookup(symbols[i], symbols[next[i]]) else { return }
-            heap.push(key: (r >> 32) << 32 | UInt64(i), pair: UInt64(symbols[i]) << 32 | UInt64(symbols[next[i]]))
+            heap.push(MergeCandidate(key: (r >> 32) << 32 | UInt64(i), pair: UInt64(symbols[i]) << 32 | UInt64(symbols[next[i]])))
         }
         for i in 0..<(n - 1) { push(i) }
-        while let (key, pair) = heap.pop() {
-            let i = Int(key & 0xFFFF_FFFF)
-            guard alive[i], next[i] < n, UInt64(symbols[i]) << 32 | UInt64(symbols[next[i]]) == pair,
+        while let top = heap.pop() {
+            let i = Int(top.key & 0xFFFF_FFFF)
+            guard alive[i], next[i] < n, UInt64(symbols[i]) << 32 | UInt64(symbols[next[i]]) == top.pair,
                   let r = lookup(symbols[i], symbols[next[i]]) else { continue }
             let j = next[i]
             symbols[i] = UInt32(truncatingIfNeeded: r)
@@ -75,37 +75,9 @@ struct BPEMergeTable: Sendable {
     }
 }
 
-/// A binary min-heap of (key, pair) on the key.
-private struct MinHeap {
-    private var items: [(key: UInt64, pair: UInt64)] = []
-
-    mutating func push(key: UInt64, pair: UInt64) {
-        items.append((key, pair))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if items[parent].key <= items[i].key { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (UInt64, UInt64)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < items.count && items[l].key < items[best].key { best = l }
-                if r < items.count && items[r].key < items[best].key { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return (top.key, top.pair)
-    }
+/// A merge candidate of the long-word heap: (rank << 32 | left position) orders it; `pair` is the
+/// two ids it was pushed for (stale when they changed since).
+private struct MergeCandidate: Comparable {
+    let key: UInt64, pair: UInt64
+    static func < (a: MergeCandidate, b: MergeCandidate) -> Bool { a.key < b.key }
 }
