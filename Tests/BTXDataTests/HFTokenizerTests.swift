@@ -96,6 +96,17 @@ final class HFTokenizerTests: XCTestCase {
         }
     }
 
+    func testUTF8ValidationAgreesWithSwiftsDecoder() {
+        var counter: UInt64 = 0
+        func next() -> UInt64 { counter += 1; return CounterHash.hash(7, counter) }
+        var samples: [[UInt8]] = [[0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xF4, 0x90, 0x80, 0x80], [0xE0, 0x80, 0xAF], Array("東京 🙂".utf8)]
+        for _ in 0..<3000 { samples.append((0..<Int(next() % 6 + 1)).map { _ in UInt8(truncatingIfNeeded: next()) | (next() % 3 == 0 ? 0 : 0x80) }) }
+        for s in samples {
+            let swift = String(validating: s, as: UTF8.self) != nil
+            XCTAssertEqual(s.withUnsafeBytes { ScalarText.isValidUTF8($0) }, swift, "\(s)")
+        }
+    }
+
     func testHeapMergeEqualsTheSimpleLoopOnLongWords() throws {
         var trainer = BPETrainer()
         for text in BPETokenizerTests.corpus { trainer.add(Data(text.replacingOccurrences(of: " ", with: "").utf8)) }
@@ -122,3 +133,4 @@ final class HFTokenizerTests: XCTestCase {
         }
     }
 }
+

@@ -90,7 +90,30 @@ struct ScalarText {
     /// U+FFFD — what Python's `bytes.decode("utf-8", "replace")` gives, i.e. the text the
     /// `tokenizers` package is handed.
     static func validUTF8(_ bytes: UnsafeRawBufferPointer) -> [UInt8]? {
-        if String(validating: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self) != nil { return nil }
+        if isValidUTF8(bytes) { return nil }
         return Array(String(decoding: bytes.assumingMemoryBound(to: UInt8.self), as: UTF8.self).utf8)
+    }
+
+    /// Whether `bytes` are well-formed UTF-8 (Unicode Table 3-7: no overlongs, surrogates or values
+    /// above U+10FFFF), checked without going through String (whose generic validation is slow here).
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        let n = bytes.count
+        var i = 0
+        @inline(__always) func continuation(_ k: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> Bool { k < n && range.contains(bytes[k]) }
+        while i < n {
+            let b = bytes[i]
+            if b < 0x80 { i += 1; continue }
+            switch b {
+            case 0xC2...0xDF: guard continuation(i + 1) else { return false }; i += 2
+            case 0xE0: guard continuation(i + 1, 0xA0...0xBF), continuation(i + 2) else { return false }; i += 3
+            case 0xE1...0xEC, 0xEE...0xEF: guard continuation(i + 1), continuation(i + 2) else { return false }; i += 3
+            case 0xED: guard continuation(i + 1, 0x80...0x9F), continuation(i + 2) else { return false }; i += 3
+            case 0xF0: guard continuation(i + 1, 0x90...0xBF), continuation(i + 2), continuation(i + 3) else { return false }; i += 4
+            case 0xF1...0xF3: guard continuation(i + 1), continuation(i + 2), continuation(i + 3) else { return false }; i += 4
+            case 0xF4: guard continuation(i + 1, 0x80...0x8F), continuation(i + 2), continuation(i + 3) else { return false }; i += 4
+            default: return false
+            }
+        }
+        return true
     }
 }
