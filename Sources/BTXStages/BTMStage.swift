@@ -10,7 +10,7 @@ import Foundation
 /// experts as its `experts` input (see `EnsembleModel`).
 struct BTMStage: StageKind {
     static let name = "btm"
-    static let version = 1
+    static let version = 2  // 2: carries the experts' (shared) tokenizer
     static let summary = "Branch-Train-Merge: average expert models into one dense model"
 
     func validate(_ params: StageParams) throws {
@@ -24,8 +24,9 @@ struct BTMStage: StageKind {
         var tensors: [String: TensorEntry] = [:]
         try MixStage.average(models, weights: weights, config: config, store: context.store, into: &tensors, feedForwardToo: true)
         context.log("averaged \(models.count) models")
-        return Manifest(kind: ModelManifest.kind, tensors: tensors,
-                        metadata: ["config": try ModelManifest.configJSON(models[0], input: names[0]),
-                                   "history": try TrainingHistory.merged(try models.map(ModelManifest.history)).json()])
+        let merged = Manifest(kind: ModelManifest.kind, tensors: tensors,
+                              metadata: ["config": try ModelManifest.configJSON(models[0], input: names[0]),
+                                         "history": try TrainingHistory.merged(try models.map(ModelManifest.history)).json()])
+        return ModelTokenizer.carrying(merged, from: models[0])
     }
 }

@@ -17,7 +17,7 @@ import Foundation
 /// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
-    static let version = 2  // 2: metrics.jsonl output (one row per domain)
+    static let version = 2  // 2: metrics.jsonl output (one row per domain); refuses a model whose tokenizer differs from its data's
     static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
     /// What a row is in the BTX comparison (the report's claims look rows up by role).
     static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
@@ -40,6 +40,7 @@ struct EvaluateStage: StageKind {
 
     func run(_ context: StageContext) throws -> Manifest {
         let p = context.params
+        try ModelTokenizer.checkSame(context, inputs: ["model", "experts", "data", "tokenizer"])
         let corpora = try TokenCorpus.inputs(context, name: "data")
         let (model, history) = try Self.load(context, corpora: corpora, batchSize: try p.int("batch_size", default: 8),
                                              sequenceLength: try p.int("sequence_length", default: 128))

@@ -16,7 +16,7 @@ import Foundation
 /// matches that model's total training FLOPs or tokens (`match_by`).
 struct FinetuneStage: StageKind {
     static let name = "finetune"
-    static let version = 2  // 2: metrics.jsonl output
+    static let version = 2  // 2: metrics.jsonl output; carries the model's tokenizer, refuses data of another
     static let summary = "MoE finetune on the domain mixture: routers learn to route (checkpointed, resumable)"
 
     func validate(_ params: StageParams) throws {
@@ -31,6 +31,7 @@ struct FinetuneStage: StageKind {
 
     func run(_ context: StageContext) throws -> Manifest {
         let input = try context.input("model")
+        try ModelTokenizer.checkSame(context, inputs: ["model", "data"])
         let configJSON = try ModelManifest.configJSON(input, input: "model")
         let config = try ModelManifest.llamaConfig(input, input: "model")
         guard let base = try MoEManifest.moeConfig(configJSON, input: "model") else {
@@ -65,8 +66,9 @@ struct FinetuneStage: StageKind {
         var history = try ModelManifest.history(input)
         history.runs.append(run)
         let json = try MoEManifest.configJSON(llama: configJSON, moe: moe, expertWidth: config.intermediateSize)
-        var manifest = try ModelManifest.make(config: json, parameters: parameters, history: history, store: context.store,
-                                              extra: ["expert_load": load])
+        var manifest = ModelTokenizer.carrying(try ModelManifest.make(config: json, parameters: parameters, history: history,
+                                                                      store: context.store, extra: ["expert_load": load]),
+                                               from: input)
         manifest.objects[MetricsFile.objectName] = run.metrics
         return manifest
     }

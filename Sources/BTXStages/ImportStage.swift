@@ -13,7 +13,7 @@ import Foundation
 /// import and everything downstream. `revision` is kept as a label.
 struct ImportStage: StageKind {
     static let name = "import"
-    static let version = 1
+    static let version = 2  // 2: keeps tokenizer_config.json, refuses unsupported tokenizers
     static let summary = "import a Hugging Face Llama/Mixtral checkpoint directory"
 
     func validate(_ params: StageParams) throws {

@@ -6,11 +6,11 @@ import Foundation
 /// `init`: a fresh dense Llama from a config and a seed (the seed model before pretraining).
 ///
 /// Params: `config` (HF `config.json` keys, e.g. `${models.s}`), `seed`, `init_std` (0.02).
-/// Input `tokenizer` (optional): its `vocab_size` replaces the config's, so the model always fits
-/// the tokenizer the pipeline trained.
+/// Input `tokenizer` (optional; a tokenizer or a model manifest): its vocabulary size replaces the config's, so the model always fits
+/// the tokenizer the pipeline trained, and the model carries it (`ModelTokenizer`).
 struct InitStage: StageKind {
     static let name = "init"
-    static let version = 1
+    static let version = 2  // 2: the model carries its tokenizer
     static let summary = "a fresh dense Llama from a config and a seed"
 
     func validate(_ params: StageParams) throws {
@@ -21,10 +21,7 @@ struct InitStage: StageKind {
 
     func run(_ context: StageContext) throws -> Manifest {
         let vocab = try context.inputs["tokenizer"].map { tokenizer -> Int in
-            guard let size = tokenizer.metadata["vocab_size"]?.intValue else {
-                throw StageError.failed("input 'tokenizer' has no vocab_size in its metadata")
-            }
-            return size
+            try tokenizer.metadata["vocab_size"]?.intValue ?? ModelTokenizer.load(context).0.vocabSize
         }
         let config = try Self.config(context.params, vocabSize: vocab)
         let parameters = ParameterSet(layout: LlamaParameters.layout(config))
@@ -32,8 +29,9 @@ struct InitStage: StageKind {
                                    std: Float(try context.params.double("init_std", default: 0.02)))
         context.log("initialised \(parameters.count) parameters (\(config.numHiddenLayers) layers × \(config.hiddenSize), vocab \(config.vocabSize))")
         context.metric("parameters", .int(Int64(parameters.count)))
-        return try ModelManifest.make(config: try JSONValue(encoding: config), parameters: parameters,
-                                      history: TrainingHistory(), store: context.store)
+        let model = try ModelManifest.make(config: try JSONValue(encoding: config), parameters: parameters,
+                                           history: TrainingHistory(), store: context.store)
+        return context.inputs["tokenizer"].map { ModelTokenizer.carrying(model, from: $0) } ?? model
     }
 
     /// The `config` parameter as a validated Llama config, with `vocabSize` replacing its vocab size.

@@ -16,20 +16,23 @@ enum MathAccuracy {
             throw StageError.failed("input 'math' has no 'held_out' problems object")
         }
         let problems = Array(try MathCorpus.problems(jsonLines: try context.store.object(object)).prefix(count))
-        let tokenizer = try Self.tokenizer(context)
-        let encoder = BPEEncoder(tokenizer)
+        let (tokenizer, _) = try ModelTokenizer.load(context)
+        guard let eos = tokenizer.eos.map({ Int32(bitPattern: $0) }) else {
+            throw StageError.failed("input 'tokenizer': no end-of-sequence token to start the math prompts with")
+        }
+        let encoder = tokenizer.makeEncoder()
         let maxNew = try context.params.int("max_new_tokens", default: 48)
         var correct = 0
         for (i, problem) in problems.enumerated() {
             try context.checkCancelled()
-            let prompt = [Int32(bitPattern: tokenizer.eos)] + encoder.encode(Data(problem.prompt.utf8)).map { Int32(bitPattern: $0) }
+            let prompt = [eos] + encoder.encode(problem.prompt).map { Int32(bitPattern: $0) }
             // NOTE: a prompt that leaves no room to answer within the model's context counts as wrong.
             let room = min(maxNew, model.maxContext - prompt.count)
             guard room > 0 else { continue }
-            let answer = try model.generate(prompt: prompt, maxNewTokens: room, stop: [Int32(bitPattern: tokenizer.eos)]) {
+            let answer = try model.generate(prompt: prompt, maxNewTokens: room, stop: [eos]) {
                 Self.answerLineEnded(tokenizer, $0)
             }
-            let text = String(decoding: try tokenizer.decode(answer.map { UInt32(bitPattern: $0) }), as: UTF8.self)
+            let text = String(decoding: tokenizer.decode(answer.map { UInt32(bitPattern: $0) }), as: UTF8.self)
             if problem.isAnsweredCorrectly(by: text) { correct += 1 }
             if i < 3 { context.log("math: \(problem.question) → \(text.replacingOccurrences(of: "\n", with: " | ")) (expected \(problem.answer))") }
         }
@@ -38,19 +41,8 @@ enum MathAccuracy {
                 "accuracy": .double(problems.isEmpty ? 0 : Double(correct) / Double(problems.count))]
     }
 
-    /// The `tokenizer` input's tokenizer.
-    static func tokenizer(_ context: StageContext) throws -> BPETokenizer {
-        let manifest = try context.input("tokenizer")
-        guard let object = manifest.objects["tokenizer"] else {
-            throw StageError.failed("input 'tokenizer' has no 'tokenizer' object")
-        }
-        do { return try BPETokenizer(serialized: try context.store.object(object)) } catch {
-            throw StageError.failed("input 'tokenizer': \(error)")
-        }
-    }
-
     /// True once the generated tokens contain "Answer:" followed by a line end.
-    static func answerLineEnded(_ tokenizer: BPETokenizer, _ tokens: [Int32]) -> Bool {
+    static func answerLineEnded(_ tokenizer: HFTokenizer, _ tokens: [Int32]) -> Bool {
         let bytes = tokens.flatMap { tokenizer.bytes(of: UInt32(bitPattern: $0)) }
         let text = String(decoding: bytes, as: UTF8.self)
         guard let range = text.range(of: "Answer:") else { return false }

@@ -18,7 +18,7 @@ import Foundation
 /// Params also set the routing the model is finetuned with (`MoEManifest.routing`).
 struct MixStage: StageKind {
     static let name = "mix"
-    static let version = 1
+    static let version = 2  // 2: experts must share one tokenizer; the mixture carries it
     static let summary = "mix expert models into one mixture of experts (FFNs by reference, the rest averaged)"
 
     func validate(_ params: StageParams) throws {
@@ -46,8 +46,9 @@ struct MixStage: StageKind {
         context.log("mixed \(models.count) models into \(moe.numLocalExperts) experts per layer (\(moe.routing.rawValue), k = \(moe.numExpertsPerTok))")
         let json = try MoEManifest.configJSON(llama: try ModelManifest.configJSON(models[0], input: names[0]), moe: moe,
                                               expertWidth: layout.width(intermediate: config.intermediateSize, models: models.count))
-        return Manifest(kind: ModelManifest.kind, tensors: tensors,
-                        metadata: ["config": json, "history": try TrainingHistory.merged(histories).json()])
+        return ModelTokenizer.carrying(Manifest(kind: ModelManifest.kind, tensors: tensors,
+                                                metadata: ["config": json, "history": try TrainingHistory.merged(histories).json()]),
+                                       from: models[0])
     }
 
     /// The `experts` inputs (+ `seed` last when given), their input names, and their shared
@@ -55,6 +56,7 @@ struct MixStage: StageKind {
     static func models(_ context: StageContext) throws -> (models: [Manifest], names: [String], config: LlamaConfig) {
         var models = context.inputList("experts")
         guard !models.isEmpty else { throw StageError.missingInput(name: "experts") }
+        try ModelTokenizer.checkSame(context, inputs: ["experts", "seed", "data"])
         var names = models.indices.map { models.count == 1 ? "experts" : "experts.\($0)" }
         if let seed = context.inputs["seed"] { models.append(seed); names.append("seed") }
         let config = try ModelManifest.llamaConfig(models[0], input: names[0])

@@ -7,7 +7,7 @@ import Foundation
 /// manifest with the serialized tokenizer (`tokenizer`) and its Hugging Face `tokenizer.json`.
 struct TokenizerStage: StageKind {
     static let name = "tokenizer"
-    static let version = 1
+    static let version = 2  // 2: GPT-2's regex with Unicode classes (identical to tokenizers)
     static let summary = "train a byte-level BPE tokenizer over the corpora"
 
     func validate(_ params: StageParams) throws {

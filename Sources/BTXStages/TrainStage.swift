@@ -12,7 +12,7 @@ import Foundation
 /// on Ctrl-C; a rerun resumes and ends bitwise equal to an uninterrupted run (`TrainingLoop`).
 struct TrainStage: StageKind {
     static let name = "train"
-    static let version = 2  // 2: metrics.jsonl output
+    static let version = 2  // 2: metrics.jsonl output; carries the model's tokenizer, refuses data of another
     static let summary = "dense training of a model on token data (checkpointed, resumable)"
 
     func validate(_ params: StageParams) throws {
@@ -22,6 +22,7 @@ struct TrainStage: StageKind {
 
     func run(_ context: StageContext) throws -> Manifest {
         let input = try context.input("model")
+        try ModelTokenizer.checkSame(context, inputs: ["model", "data"])
         let config = try ModelManifest.llamaConfig(input, input: "model")
         let parameters = try ModelManifest.parameters(input, layout: LlamaParameters.layout(config),
                                                       store: context.store, input: "model")
@@ -41,8 +42,9 @@ struct TrainStage: StageKind {
         let run = try loop.run()
         var history = try ModelManifest.history(input)
         history.runs.append(run)
-        var manifest = try ModelManifest.make(config: try ModelManifest.configJSON(input, input: "model"),
-                                              parameters: parameters, history: history, store: context.store)
+        var manifest = ModelTokenizer.carrying(try ModelManifest.make(config: try ModelManifest.configJSON(input, input: "model"),
+                                                                      parameters: parameters, history: history, store: context.store),
+                                               from: input)
         manifest.objects[MetricsFile.objectName] = run.metrics
         return manifest
     }

@@ -9,7 +9,7 @@ import Foundation
 /// the same compute as BTX (give `finetune` the BTX model as its `match` input).
 struct UpcycleStage: StageKind {
     static let name = "upcycle"
-    static let version = 1
+    static let version = 2  // 2: carries the seed's tokenizer
     static let summary = "sparse upcycling: an MoE from copies of the seed's feed-forward blocks"
 
     func validate(_ params: StageParams) throws {
@@ -35,7 +35,8 @@ struct UpcycleStage: StageKind {
         context.log("upcycled the seed into \(n) experts per layer (\(moe.routing.rawValue), k = \(moe.numExpertsPerTok))")
         let json = try MoEManifest.configJSON(llama: try ModelManifest.configJSON(seed, input: "seed"), moe: moe,
                                               expertWidth: config.intermediateSize)
-        return Manifest(kind: ModelManifest.kind, tensors: tensors,
-                        metadata: ["config": json, "history": try ModelManifest.history(seed).json()])
+        return ModelTokenizer.carrying(Manifest(kind: ModelManifest.kind, tensors: tensors,
+                                                metadata: ["config": json, "history": try ModelManifest.history(seed).json()]),
+                                       from: seed)
     }
 }

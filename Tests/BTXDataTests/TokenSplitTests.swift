@@ -18,8 +18,8 @@ final class TokenSplitTests: XCTestCase {
 
     func testSplitIsDeterministicDisjointAndEndsDocumentsWithEOS() throws {
         let (docs, encoder) = try setup()
-        let a = TokenSplit(documents: docs, encoder: encoder, validationFraction: 0.05)
-        XCTAssertEqual(a, TokenSplit(documents: docs, encoder: BPEEncoder(encoder.tokenizer), validationFraction: 0.05))
+        let a = TokenSplit(documents: docs, encoder: encoder, endOfDocument: encoder.tokenizer.eos, validationFraction: 0.05)
+        XCTAssertEqual(a, TokenSplit(documents: docs, encoder: BPEEncoder(encoder.tokenizer), endOfDocument: encoder.tokenizer.eos, validationFraction: 0.05))
         let eos = encoder.tokenizer.eos
         XCTAssertEqual(a.train.filter { $0 == eos }.count, a.trainDocuments)
         XCTAssertEqual(a.validation.filter { $0 == eos }.count, a.validationDocuments)
@@ -32,7 +32,7 @@ final class TokenSplitTests: XCTestCase {
 
     func testMinimumValidationTokensIsHonoured() throws {
         let (docs, encoder) = try setup()
-        let s = TokenSplit(documents: docs, encoder: encoder, validationFraction: 0.0, minValidationTokens: 1000)
+        let s = TokenSplit(documents: docs, encoder: encoder, endOfDocument: encoder.tokenizer.eos, validationFraction: 0.0, minValidationTokens: 1000)
         XCTAssertGreaterThanOrEqual(s.validation.count, 1000)
         XCTAssertLessThan(s.validation.count, 1100)
     }

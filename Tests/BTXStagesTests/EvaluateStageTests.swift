@@ -134,7 +134,7 @@ final class EvaluateStageTests: XCTestCase {
     }
 
     func testMathAccuracyNeedsAnAnswerLineToStop() throws {
-        let tokenizer = try BTXData.BPETokenizer(merges: [])
+        let tokenizer = try HFTokenizer(json: BTXData.BPETokenizer(merges: []).huggingFaceJSON())
         let ids = { (s: String) in Array(s.utf8).map { Int32($0) } }
         XCTAssertFalse(MathAccuracy.answerLineEnded(tokenizer, ids("Work: 2+2\nAnswer: 4")))
         XCTAssertTrue(MathAccuracy.answerLineEnded(tokenizer, ids("Work: 2+2\nAnswer: 4\n")))

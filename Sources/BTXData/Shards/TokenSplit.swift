@@ -1,7 +1,7 @@
 import BTXStore
 import Foundation
 
-/// A domain corpus as token arrays: documents encoded, EOS after each, split into training and
+/// A domain corpus as token arrays: documents encoded, `endOfDocument` (EOS) after each, split into training and
 /// validation by document hash (so the split never depends on document order).
 public struct TokenSplit: Equatable, Sendable {
     /// Training tokens, documents in corpus order.
@@ -15,7 +15,7 @@ public struct TokenSplit: Equatable, Sendable {
     /// ranks among the lowest; documents are taken in hash order until validation holds
     /// `validationFraction` of the tokens, or `minValidationTokens` if more (e.g. a few hundred
     /// sequences), but never more than half the tokens.
-    public init(documents: DocumentCollection, encoder: BPEEncoder,
+    public init(documents: DocumentCollection, encoder: TokenEncoder, endOfDocument: UInt32,
                 validationFraction: Double = 0.02, minValidationTokens: Int = 0) {
         var perDocument: [[UInt32]] = []
         perDocument.reserveCapacity(documents.count)
@@ -25,7 +25,7 @@ public struct TokenSplit: Equatable, Sendable {
             for end in documents.ends {
                 var ids: [UInt32] = []
                 encoder.encode(UnsafeRawBufferPointer(rebasing: all[start..<end]), into: &ids)
-                ids.append(encoder.tokenizer.eos)
+                ids.append(endOfDocument)
                 total += ids.count
                 perDocument.append(ids)
                 start = end

@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Natural text repeats a small set of words, so after warm-up almost every piece is one hash
 /// lookup. Not thread-safe: use one encoder per thread.
-public final class BPEEncoder {
+public final class BPEEncoder: TokenEncoder {
     /// The tokenizer whose merges are applied.
     public let tokenizer: BPETokenizer
     /// hash(piece) → index into `entries`.
@@ -18,8 +18,38 @@ public final class BPEEncoder {
         maxEntries = maxCacheEntries
     }
 
-    /// Appends the ids of `bytes` to `out` (no BOS/EOS).
+    /// Appends the ids of `bytes` to `out` (no BOS/EOS); invalid UTF-8 is first replaced by U+FFFD.
     public func encode(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt32]) {
+        if let valid = ScalarText.validUTF8(bytes) {
+            valid.withUnsafeBytes { encodeValid($0, into: &out) }
+        } else {
+            encodeValid(bytes, into: &out)
+        }
+    }
+
+    /// Splits off the special tokens `<|bos|>` / `<|eos|>` written in the text (`tokenizers` matches
+    /// added tokens before anything else), encoding the text between them.
+    private func encodeValid(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt32]) {
+        let bos = Array(BPETokenizer.bosText.utf8), eos = Array(BPETokenizer.eosText.utf8)
+        var start = 0, i = 0
+        while i + bos.count <= bytes.count {
+            if bytes[i] == bos[0] && bytes[i + 1] == bos[1] {
+                let piece = UnsafeRawBufferPointer(rebasing: bytes[i..<(i + bos.count)])
+                let id = piece.elementsEqual(bos) ? tokenizer.bos : piece.elementsEqual(eos) ? tokenizer.eos : nil
+                if let id {
+                    encodeText(UnsafeRawBufferPointer(rebasing: bytes[start..<i]), into: &out)
+                    out.append(id)
+                    i += bos.count
+                    start = i
+                    continue
+                }
+            }
+            i += 1
+        }
+        encodeText(UnsafeRawBufferPointer(rebasing: bytes[start...]), into: &out)
+    }
+
+    private func encodeText(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt32]) {
         PreTokenizer.split(bytes) { start, end in
             let word = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
             let h = BPEEncoder.hash(word)
@@ -34,14 +64,6 @@ public final class BPEEncoder {
                 entries.append((Array(word), Array(out[before...])))
             }
         }
-    }
-
-    /// The ids of `data` (no BOS/EOS).
-    public func encode(_ data: Data) -> [UInt32] {
-        var out = [UInt32]()
-        out.reserveCapacity(data.count / 3)
-        data.withUnsafeBytes { encode($0, into: &out) }
-        return out
     }
 
     /// FNV-1a over the piece, folded with its length.

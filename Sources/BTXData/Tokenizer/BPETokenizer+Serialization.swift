@@ -75,7 +75,15 @@ extension BPETokenizer {
     /// Reads a `tokenizer.json` written by `huggingFaceJSON` (merges as "a b" strings or [a, b]
     /// pairs); the ids of its vocab must follow btxpipe's layout (bytes, merges, BOS, EOS).
     public init(huggingFaceJSON data: Data) throws {
-        let json = try JSONValue.parse(data)
+        try self.init(huggingFaceJSON: try JSONValue.parse(data))
+    }
+
+    /// Reads a parsed `tokenizer.json` written by `huggingFaceJSON`.
+    init(huggingFaceJSON json: JSONValue) throws {
+        guard json["pre_tokenizer"]?["type"]?.stringValue == "ByteLevel", json["pre_tokenizer"]?["use_regex"]?.boolValue != false,
+              json["normalizer"] == nil || json["normalizer"] == .null else {
+            throw TokenizerError.badTokenizerJSON(field: "pre_tokenizer", expected: "btxpipe's ByteLevel pre-tokenizer and no normalizer")
+        }
         guard json["model"]?["type"]?.stringValue == "BPE" else {
             throw TokenizerError.badTokenizerJSON(field: "model.type", expected: "\"BPE\"")
         }

@@ -1,27 +1,11 @@
 import Foundation
 
-/// Errors of building, reading or using a tokenizer.
-public enum TokenizerError: Error, CustomStringConvertible {
-    case badSerialization(String)
-    case badTokenizerJSON(field: String, expected: String)
-    case invalidVocabSize(Int)
-    case unknownToken(UInt32)
-
-    public var description: String {
-        switch self {
-        case let .badSerialization(why): return "tokenizer object is not valid: \(why)"
-        case let .badTokenizerJSON(field, expected): return "tokenizer.json: field \(field): expected \(expected)"
-        case let .invalidVocabSize(n): return "vocab size \(n) is out of range (expected 258...65536+)"
-        case let .unknownToken(id): return "token id \(id) is not in the vocabulary"
-        }
-    }
-}
-
 /// A byte-level BPE tokenizer (GPT-2 style, Sennrich et al. 2016): ids 0–255 are the raw bytes,
 /// id 256 + r is the r-th merge, and BOS and EOS are the last two ids.
 ///
 /// Encoding splits text with `PreTokenizer`, then applies the merges in rank order inside each
-/// piece; every byte string round-trips exactly, invalid UTF-8 included.
+/// piece; its `huggingFaceJSON` encodes identically in `tokenizers` (ByteLevel BPE, GPT-2 regex).
+/// Invalid UTF-8 is replaced by U+FFFD before encoding, as Python does before `tokenizers` sees it.
 public struct BPETokenizer: Equatable, Sendable {
     /// The merges in the order learned: merge r joins `merges[r].0` and `merges[r].1` into 256 + r.
     public let merges: [Merge]
@@ -36,24 +20,24 @@ public struct BPETokenizer: Equatable, Sendable {
 
     /// Bytes of every non-special id (index = id).
     let pieces: [[UInt8]]
-    /// (left << 32 | right) → merge rank.
-    let ranks: [UInt64: Int32]
+    /// The merges by id pair.
+    let mergeTable: BPEMergeTable
 
     /// A tokenizer from its merges; throws when a merge refers to an id not yet defined.
     public init(merges: [Merge]) throws {
         var pieces = (0..<256).map { [UInt8($0)] }
-        var ranks = [UInt64: Int32](minimumCapacity: merges.count)
+        var table = BPEMergeTable(capacity: merges.count)
         for (r, m) in merges.enumerated() {
             let next = UInt32(256 + r)
             guard m.left < next, m.right < next else {
                 throw TokenizerError.badSerialization("merge \(r) refers to id \(max(m.left, m.right)) before it exists")
             }
             pieces.append(pieces[Int(m.left)] + pieces[Int(m.right)])
-            ranks[UInt64(m.left) << 32 | UInt64(m.right)] = Int32(r)
+            table.add(left: m.left, right: m.right, merged: next, rank: r)
         }
         self.merges = merges
         self.pieces = pieces
-        self.ranks = ranks
+        mergeTable = table
     }
 
     /// Number of ids, specials included.
@@ -69,29 +53,7 @@ public struct BPETokenizer: Equatable, Sendable {
     func encodeWord(_ word: UnsafeRawBufferPointer, into out: inout [UInt32]) {
         if word.count == 1 { out.append(UInt32(word[0])); return }
         var symbols = word.map { UInt32($0) }
-        while symbols.count > 1 {
-            var bestRank = Int32.max, bestAt = -1
-            for i in 0..<(symbols.count - 1) {
-                if let r = ranks[UInt64(symbols[i]) << 32 | UInt64(symbols[i + 1])], r < bestRank {
-                    bestRank = r
-                    bestAt = i
-                }
-            }
-            if bestAt < 0 { break }
-            let m = merges[Int(bestRank)], merged = UInt32(256) + UInt32(bestRank)
-            var j = 0, i = 0
-            while i < symbols.count {
-                if i + 1 < symbols.count && symbols[i] == m.left && symbols[i + 1] == m.right {
-                    symbols[j] = merged
-                    i += 2
-                } else {
-                    symbols[j] = symbols[i]
-                    i += 1
-                }
-                j += 1
-            }
-            symbols.removeLast(symbols.count - j)
-        }
+        mergeTable.apply(&symbols)
         out.append(contentsOf: symbols)
     }
 

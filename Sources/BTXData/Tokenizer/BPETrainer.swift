@@ -19,8 +19,12 @@ public struct BPETrainer {
     /// An empty trainer.
     public init() {}
 
-    /// Counts the pre-tokens of one document.
+    /// Counts the pre-tokens of one document (invalid UTF-8 replaced by U+FFFD, as the encoder does).
     public mutating func add(_ bytes: UnsafeRawBufferPointer) {
+        if let valid = ScalarText.validUTF8(bytes) {
+            valid.withUnsafeBytes { add($0) }
+            return
+        }
         byteCount += bytes.count
         PreTokenizer.split(bytes) { start, end in
             let word = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
@@ -64,7 +68,7 @@ private struct MergeState {
     let counts: [Int]
     var pairCounts: [UInt64: Int] = [:]
     var occurrences: [UInt64: [Int32]] = [:]
-    var heap = PairHeap()
+    var heap = BinaryHeap<PairCount>()
     var lastVisit: [Int]
 
     init(words: [[UInt32]], counts: [Int]) {
@@ -78,13 +82,13 @@ private struct MergeState {
                 occurrences[p, default: []].append(Int32(w))
             }
         }
-        for (p, c) in pairCounts.sorted(by: { $0.key < $1.key }) { heap.push(count: c, pair: p) }
+        for (p, c) in pairCounts.sorted(by: { $0.key < $1.key }) { heap.push(PairCount(count: c, pair: p)) }
     }
 
     /// The most frequent pair (smallest on ties), or nil when no pair is left.
     mutating func popBest() -> UInt64? {
-        while let (c, p) = heap.pop() {
-            if pairCounts[p] == c { return p }
+        while let top = heap.pop() {
+            if pairCounts[top.pair] == top.count { return top.pair }
         }
         return nil
     }
@@ -124,7 +128,7 @@ private struct MergeState {
             let c = pairCounts[p, default: 0] + d
             if c > 0 {
                 pairCounts[p] = c
-                heap.push(count: c, pair: p)
+                heap.push(PairCount(count: c, pair: p))
             } else {
                 pairCounts[p] = nil
             }
@@ -132,42 +136,8 @@ private struct MergeState {
     }
 }
 
-/// A binary max-heap on (count, then smaller pair first).
-private struct PairHeap {
-    private var items: [(count: Int, pair: UInt64)] = []
-
-    @inline(__always)
-    private func before(_ a: Int, _ b: Int) -> Bool {
-        items[a].count != items[b].count ? items[a].count > items[b].count : items[a].pair < items[b].pair
-    }
-
-    mutating func push(count: Int, pair: UInt64) {
-        items.append((count, pair))
-        var i = items.count - 1
-        while i > 0 {
-            let parent = (i - 1) / 2
-            if !before(i, parent) { break }
-            items.swapAt(i, parent)
-            i = parent
-        }
-    }
-
-    mutating func pop() -> (Int, UInt64)? {
-        guard let top = items.first else { return nil }
-        let last = items.removeLast()
-        if !items.isEmpty {
-            items[0] = last
-            var i = 0
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var best = i
-                if l < items.count && before(l, best) { best = l }
-                if r < items.count && before(r, best) { best = r }
-                if best == i { break }
-                items.swapAt(i, best)
-                i = best
-            }
-        }
-        return (top.count, top.pair)
-    }
+/// A pair count in the training heap: larger counts first, then the smaller pair (the tie rule).
+private struct PairCount: Comparable {
+    let count: Int, pair: UInt64
+    static func < (a: PairCount, b: PairCount) -> Bool { a.count != b.count ? a.count > b.count : a.pair < b.pair }
 }

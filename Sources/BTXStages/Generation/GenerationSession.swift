@@ -4,8 +4,8 @@ import BTXStore
 import Foundation
 
 /// Text generation from a model manifest (dense or MoE): loads the weights once, encodes the prompt
-/// with the model's own `tokenizer.json` when it has one in btxpipe's layout, and streams each new
-/// token as it is sampled.
+/// with the model's own tokenizer (`HFTokenizer`: every model in the store carries one), and streams
+/// each new token as it is sampled.
 public final class GenerationSession {
     /// The loaded weights.
     public let weights: ModelWeights
@@ -13,58 +13,43 @@ public final class GenerationSession {
     public var hasTokenizer: Bool { tokenizer != nil }
     /// Why there is no tokenizer, when there is none.
     public let tokenizerProblem: String?
-    let tokenizer: Tokenizer?
+    let tokenizer: HFTokenizer?
+    let encoder: TokenEncoder?
     let threads: Int
-
-    /// btxpipe's own tokenizer (exactly what training used) or any other byte-level BPE file.
-    enum Tokenizer {
-        case btxpipe(BPETokenizer)
-        case huggingFace(HFByteLevelTokenizer, eos: Int32?)
-    }
 
     /// Loads `manifest` from `store`.
     public init(_ manifest: Manifest, store: Store, threads: Int = 2) throws {
         weights = try ModelWeights(manifest, store: store)
         self.threads = threads
         guard let object = manifest.objects["tokenizer.json"] else {
-            tokenizer = nil
-            tokenizerProblem = "the model has no tokenizer.json"
+            (tokenizer, encoder, tokenizerProblem) = (nil, nil, "the model has no tokenizer.json")
             return
         }
-        switch try HFTokenizerFile.tokenizer(object, store: store) {
-        case .success(let t):
-            tokenizer = .btxpipe(t)
-        case .failure:
-            let eos = manifest.metadata["eos_token_id"]?.intValue.flatMap { Int32(exactly: $0) }
-            tokenizer = .huggingFace(try HFByteLevelTokenizer(json: try store.object(object)), eos: eos)
+        do {
+            let config = try manifest.objects["tokenizer_config.json"].map { try store.object($0) }
+            let t = try HFTokenizer(json: try store.object(object), config: config)
+            (tokenizer, encoder, tokenizerProblem) = (t, t.makeEncoder(), nil)
+        } catch let error as TokenizerError {
+            (tokenizer, encoder, tokenizerProblem) = (nil, nil, "\(error)")
         }
-        tokenizerProblem = nil
+        eosOverride = manifest.metadata["eos_token_id"]?.intValue.flatMap { Int32(exactly: $0) }
     }
+
+    private var eosOverride: Int32?
 
     /// The prompt's token ids (needs a tokenizer).
     public func encode(_ prompt: String) throws -> [Int32] {
-        switch tokenizer {
-        case .btxpipe(let t)?: return BPEEncoder(t).encode(Data(prompt.utf8)).map { Int32($0) }
-        case .huggingFace(let t, _)?: return t.encode(prompt)
-        case nil: throw HFError.badRequest("cannot encode text: \(tokenizerProblem ?? "no tokenizer"); pass --prompt-ids")
-        }
+        guard let encoder else { throw HFError.badRequest("cannot encode text: \(tokenizerProblem ?? "no tokenizer"); pass --prompt-ids") }
+        let bos = tokenizer?.addsBos == true ? tokenizer?.bos.map { [$0] } ?? [] : []
+        return (bos + encoder.encode(prompt)).map { Int32(bitPattern: $0) }
     }
 
-    /// The bytes of one token (specials of btxpipe's tokenizer decode to nothing).
-    public func bytes(of token: Int32) -> [UInt8] {
-        switch tokenizer {
-        case .btxpipe(let t)?: return Int(token) < 256 + t.merges.count ? t.bytes(of: UInt32(token)) : []
-        case .huggingFace(let t, _)?: return t.bytes(of: token)
-        case nil: return []
-        }
-    }
+    /// The bytes of one token (special tokens decode to nothing).
+    public func bytes(of token: Int32) -> [UInt8] { tokenizer?.bytes(of: UInt32(bitPattern: token)) ?? [] }
 
     var stopTokens: Set<Int32> {
-        switch tokenizer {
-        case .btxpipe(let t)?: return [Int32(t.eos)]
-        case .huggingFace(_, let eos?)?: return [eos]
-        default: return []
-        }
+        if let eos = eosOverride ?? tokenizer?.eos.map({ Int32(bitPattern: $0) }) { return [eos] }
+        return []
     }
 
     /// Generates up to `maxNewTokens` after `prompt`, calling `onToken` with each as it is drawn;

@@ -4,8 +4,8 @@ import BTXStore
 import Foundation
 
 /// Writes a model manifest as a Hugging Face checkpoint directory: dense → `LlamaForCausalLM`, MoE →
-/// `MixtralForCausalLM`, with `config.json`, `generation_config.json`, `tokenizer.json` (when the
-/// model has one) and `model.safetensors` (or shards plus `model.safetensors.index.json` above
+/// `MixtralForCausalLM`, with `config.json`, `generation_config.json`, `tokenizer.json` and `tokenizer_config.json` (when the
+/// model has a tokenizer) and `model.safetensors` (or shards plus `model.safetensors.index.json` above
 /// `shardBytes`). Tensors already in the wanted dtype are copied byte for byte from the store.
 public struct HFExporter {
     /// Weights dtype: nil keeps each tensor as stored (so an export of an import is byte-identical).
@@ -55,10 +55,7 @@ public struct HFExporter {
         if let eos = special.eos { generation["eos_token_id"] = .int(Int64(eos)) }
         try write(Data(JSONValue.object(generation).canonicalText.utf8), "generation_config.json", in: directory)
         files += ["config.json", "generation_config.json"]
-        if let tokenizer = manifest.objects["tokenizer.json"] {
-            try store.copyObject(tokenizer, to: directory.appendingPathComponent("tokenizer.json"))
-            files.append("tokenizer.json")
-        }
+        files += try writeTokenizer(manifest, store: store, to: directory, maxLength: architecture.llama.maxPositionEmbeddings)
         return files
     }
 
@@ -107,12 +104,26 @@ public struct HFExporter {
         try bits.withUnsafeBytes { try store.putTensor($0, dtype: dtype, shape: shape) }
     }
 
-    /// BOS/EOS ids: from btxpipe's tokenizer when it has one, else as recorded at import.
+    /// BOS/EOS ids: btxpipe's own tokenizer's, else as recorded at import, else the tokenizer's.
     func specialTokens(_ manifest: Manifest, store: Store) throws -> (bos: Int?, eos: Int?) {
-        if let object = manifest.objects["tokenizer.json"], case .success(let t) = try HFTokenizerFile.tokenizer(object, store: store) {
-            return (Int(t.bos), Int(t.eos))
+        let tokenizer = try? HFTokenizerFile.tokenizer(manifest, store: store)
+        if let own = tokenizer?.btxpipe { return (Int(own.bos), Int(own.eos)) }
+        return (manifest.metadata["bos_token_id"]?.intValue ?? tokenizer?.bos.map { Int($0) },
+                manifest.metadata["eos_token_id"]?.intValue ?? tokenizer?.eos.map { Int($0) })
+    }
+
+    /// `tokenizer.json` (the model's own object) and `tokenizer_config.json` (the source's, else made
+    /// from the tokenizer's special tokens); nothing when the model carries no tokenizer.
+    func writeTokenizer(_ manifest: Manifest, store: Store, to directory: URL, maxLength: Int) throws -> [String] {
+        guard let object = manifest.objects["tokenizer.json"] else { return [] }
+        try store.copyObject(object, to: directory.appendingPathComponent("tokenizer.json"))
+        if let config = manifest.objects["tokenizer_config.json"] {
+            try store.copyObject(config, to: directory.appendingPathComponent("tokenizer_config.json"))
+        } else {
+            let tokenizer = try? HFTokenizerFile.tokenizer(manifest, store: store)
+            try write(HFTokenizerFile.config(for: tokenizer, maxLength: maxLength), "tokenizer_config.json", in: directory)
         }
-        return (manifest.metadata["bos_token_id"]?.intValue, manifest.metadata["eos_token_id"]?.intValue)
+        return ["tokenizer.json", "tokenizer_config.json"]
     }
 
     /// Creates `directory`, refusing one that already holds files (an export never mixes with them).

@@ -4,7 +4,7 @@ import Foundation
 
 /// Imports a Hugging Face checkpoint directory (`LlamaForCausalLM` or `MixtralForCausalLM`:
 /// `config.json`, `model.safetensors` or a sharded `model.safetensors.index.json`, optional
-/// `tokenizer.json`) into the store as a model manifest.
+/// `tokenizer.json` and `tokenizer_config.json`, checked to be a tokenizer btxpipe encodes exactly) into the store as a model manifest.
 ///
 /// Tensors keep the checkpoint's dtype (f32, bf16 or f16) so that an export of an import is
 /// byte-identical; they become f32 when a model is loaded (`ModelWeights`). Each tensor streams from
@@ -28,9 +28,12 @@ public enum HFImporter {
         let config = try JSONValue.parse(configData)
         for key in ["bos_token_id", "eos_token_id"] { if let id = config[key]?.intValue { manifest.metadata[key] = .int(Int64(id)) } }
         let tokenizerURL = directory.appendingPathComponent("tokenizer.json")
+        let tokenizerConfigURL = directory.appendingPathComponent("tokenizer_config.json")
+        let hasConfig = FileManager.default.fileExists(atPath: tokenizerConfigURL.path)
         if FileManager.default.fileExists(atPath: tokenizerURL.path) {
-            try HFTokenizerFile.check(tokenizerURL)
+            try HFTokenizerFile.check(tokenizerURL, config: hasConfig ? tokenizerConfigURL : nil)
             manifest.objects["tokenizer.json"] = try store.putObject(contentsOf: tokenizerURL)
+            if hasConfig { manifest.objects["tokenizer_config.json"] = try store.putObject(contentsOf: tokenizerConfigURL) }
         }
         log("imported \(tensors.count) tensors (\(dtypes.joined(separator: ", "))) of \(architecture.summary)")
         return manifest
