@@ -23,6 +23,8 @@ struct StorePut: ParsableCommand {
 
     func run() throws {
         let store = try options.open()
+        let lock = try store.lockShared()   // no gc between writing the objects and pinning them
+        defer { lock.release() }
         for path in files {
             let url = URL(fileURLWithPath: path)
             let hash: ObjectHash
@@ -34,7 +36,7 @@ struct StorePut: ParsableCommand {
                 hash = try store.putObject(contentsOf: url)
                 print("\(hash.hex)  \(path)")
             }
-            if let pin { try store.setRef("pin/\(pin)", to: hash) }
+            if let pin { try store.setCompleteRef("pin/\(pin)", to: hash) }
         }
     }
 }
