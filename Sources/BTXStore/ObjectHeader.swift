@@ -65,4 +65,17 @@ struct ObjectHeader: Equatable {
         self.length = Int(length)
         self.chunkSize = chunkSize
     }
+
+    /// Most uncompressed bytes one stored byte can stand for: a zstd RLE block spends 4 bytes on up
+    /// to 128 KiB. A claimed length beyond file size × this cannot be genuine.
+    static let maxExpansion = 32_768
+
+    /// Checks the header's claims against the size of the file it came from: a 4-byte record per
+    /// chunk must fit, and the content cannot expand more than `maxExpansion` times.
+    func check(fileSize: Int, path: String) throws {
+        let body = fileSize - ObjectHeader.size
+        guard chunkCount <= body / 4, length <= body * ObjectHeader.maxExpansion else {
+            throw StoreError.corrupt(path: path, reason: "header claims \(length) bytes in \(chunkCount) chunks, more than its \(fileSize)-byte file can hold")
+        }
+    }
 }
