@@ -25,6 +25,9 @@ struct RemoteOptions: ParsableArguments {
             return try chosen.map { config in
                 var options = HTTPOptions()
                 options.credentials = try config.credentials(from: environment)
+                if HTTPClient(options: options).sendsCredentialsInClear(config.url) {
+                    FileHandle.standardError.write(Data("btxpipe: warning: remote \(config.name) gets credentials over plain http; use https\n".utf8))
+                }
                 return RemoteStore(config: config, options: options)
             }
         } catch {

@@ -10,14 +10,17 @@ Usage: http_server.py ROOT. Binds 127.0.0.1 on a free port, prints "PORT <n>" an
   GET /slow/NAME            sends nothing for 5 s (idle-timeout tests)
   GET /auth/NAME            401 unless "Authorization: Bearer secret-token"
   GET /basic/NAME           401 unless HTTP Basic user "u", password "p4ss"
+  GET /redirect/URL         302 to URL (percent-encoded in the path)
   PUT /files/NAME           stores the body
   anything else             404
-Each request is appended to ROOT/requests.log as "METHOD PATH RANGE".
+Each request is appended to ROOT/requests.log as "METHOD PATH RANGE", and to ROOT/auth.log as
+"METHOD PATH AUTHORIZATION" (the header's value, or "-": credential-scoping tests read it).
 """
 import base64
 import os
 import sys
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = sys.argv[1]
@@ -31,6 +34,8 @@ class Handler(BaseHTTPRequestHandler):
     def record(self):
         with open(os.path.join(ROOT, "requests.log"), "a") as log:
             log.write(f"{self.command} {self.path} {self.headers.get('Range', '-')}\n")
+        with open(os.path.join(ROOT, "auth.log"), "a") as log:
+            log.write(f"{self.command} {self.path} {self.headers.get('Authorization', '-')}\n")
 
     def path_of(self, prefix):
         name = self.path[len(prefix):]
@@ -92,6 +97,11 @@ class Handler(BaseHTTPRequestHandler):
             self.send_file(path, cut=self.first_time("cut/" + name))
         elif self.path.startswith("/norange/"):
             self.send_file(self.path_of("/norange/")[0], ranges=False)
+        elif self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", urllib.parse.unquote(self.path[len("/redirect/"):]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path.startswith("/slow/"):
             time.sleep(5)
             self.send_error(404)
