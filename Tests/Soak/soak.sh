@@ -88,6 +88,22 @@ EOF
 }
 
 run_btx() { (cd "$1" && shift && "$BTX" "$@"); }
+
+# Compares a store's entries with the reference's: prints the kinds of the stages whose outputs
+# differ, comma-separated (empty: identical). The `report` kind embeds measured wall times
+# (throughput columns), so it differs between any two runs and is left out of the comparison.
+differing() {
+  local dir=$1 store=$2 kinds="" key out
+  while read -r key out; do
+    local ref; ref=$(awk -v k="$key" '$1 == k {print $2}' "$SOAK_DIR/ref/entries")
+    [ "$ref" = "$out" ] && continue
+    local kind; kind=$(run_btx "$dir" store show "$out" --store "$store" 2>/dev/null | sed -n 's/^kind: *//p')
+    [ "$kind" = report ] && continue
+    kinds="$kinds${kinds:+,}${kind:-missing}"
+  done < <(entries "$dir/$store")
+  [ "$(entries "$dir/$store" | wc -l)" = "$(wc -l < "$SOAK_DIR/ref/entries")" ] || kinds="$kinds${kinds:+,}entry-count"
+  echo "$kinds"
+}
 verify_clean() { run_btx "$1" store verify --store "$2" >/dev/null 2>&1; }
 
 # Reference: one uninterrupted run (shared by the figures that compare against it).
@@ -124,10 +140,10 @@ figure_kill9() {
     if run_btx "$dir" run p.yaml --store store --remote "$REMOTE" >>"$dir/out" 2>&1; then ok=1; break; fi
   done
   entries "$dir/store" > "$dir/entries"
-  local same=false clean=false
-  cmp -s "$dir/entries" "$SOAK_DIR/ref/entries" && same=true
+  local same=false clean=false diff; diff=$(differing "$dir" store)
+  [ -z "$diff" ] && same=true
   verify_clean "$dir" store && clean=true
-  echo "{\"figure\":\"kill9\",\"kills\":$kills,\"final_run_ok\":$([ $ok = 1 ] && echo true || echo false),\"reruns\":$reruns,\"keys_and_outputs_identical\":$same,\"verify_clean\":$clean,\"entries\":$(wc -l < "$dir/entries"),\"seconds\":$((SECONDS - start))}"
+  echo "{\"figure\":\"kill9\",\"kills\":$kills,\"final_run_ok\":$([ $ok = 1 ] && echo true || echo false),\"reruns\":$reruns,\"keys_and_outputs_identical\":$same,\"differing\":\"$diff\",\"verify_clean\":$clean,\"entries\":$(wc -l < "$dir/entries"),\"seconds\":$((SECONDS - start))}"
 }
 
 # Flips a bit (or truncates) in FILE, chosen by the python RNG seeded with SEED.
@@ -169,12 +185,11 @@ figure_flips() {
   run_btx "$dir" run p.yaml --store fresh --remote "$REMOTE" --no-push >"$dir/fresh.out" 2>&1 && fresh=true
   local detected_remote
   detected_remote=$(grep -c 'pull failed' "$dir/fresh.out")
-  entries "$dir/store" > "$dir/entries"; entries "$dir/fresh" > "$dir/fresh.entries"
-  cmp -s "$dir/entries" "$SOAK_DIR/ref/entries" || used=$((used + 1))
-  cmp -s "$dir/fresh.entries" "$SOAK_DIR/ref/entries" || used=$((used + 1))
+  [ -z "$(differing "$dir" store)" ] || used=$((used + 1))
+  [ -z "$(differing "$dir" fresh)" ] || used=$((used + 1))
   local clean=false
   verify_clean "$dir" store && verify_clean "$dir" fresh && clean=true
-  echo "{\"figure\":\"flips\",\"damaged_local\":${#local_objects[@]},\"detected_local\":$detected_local,\"damaged_remote\":${#remote_objects[@]},\"remote_pulls_refused\":$detected_remote,\"outputs_differing_from_reference\":$used,\"local_rerun_healed\":$healed,\"fresh_pull_run_ok\":$fresh,\"verify_clean\":$clean,\"seconds\":$((SECONDS - start))}"
+  echo "{\"figure\":\"flips\",\"damaged_local\":${#local_objects[@]},\"detected_local\":$detected_local,\"damaged_remote\":${#remote_objects[@]},\"remote_pulls_refused\":$detected_remote,\"stores_differing_from_reference\":$used,\"local_rerun_healed\":$healed,\"fresh_pull_run_ok\":$fresh,\"verify_clean\":$clean,\"seconds\":$((SECONDS - start))}"
 }
 
 figure_diskfull() {
@@ -197,8 +212,7 @@ figure_diskfull() {
   verify_clean "$dir" mnt/store && clean=true
   rm -f "$dir/mnt/filler"
   run_btx "$dir" run p.yaml --store mnt/store >"$dir/after.out" 2>&1 && completed=true
-  entries "$dir/mnt/store" > "$dir/entries"
-  cmp -s "$dir/entries" "$SOAK_DIR/ref/entries" && same=true
+  [ -z "$(differing "$dir" mnt/store)" ] && same=true
   umount "$dir/mnt" && MOUNTED=""
   echo "{\"figure\":\"diskfull\",\"store_kib\":$need,\"run_failed_when_full\":$failed,\"error_names_enospc\":$clear,\"verify_clean_after_failure\":$clean,\"next_run_completed\":$completed,\"outputs_identical\":$same,\"seconds\":$((SECONDS - start))}"
 }
@@ -225,8 +239,7 @@ figure_gcrace() {
   local stages; stages=$(wc -l < "$SOAK_DIR/ref/entries")
   local rerun_cached=false same=false clean=false
   run_btx "$dir" run p.yaml --store store 2>&1 | grep -q "^$NAME: [0-9]* cached$" && rerun_cached=true
-  entries "$dir/store" > "$dir/entries"
-  cmp -s "$dir/entries" "$SOAK_DIR/ref/entries" && same=true
+  [ -z "$(differing "$dir" store)" ] && same=true
   verify_clean "$dir" store && clean=true
   echo "{\"figure\":\"gcrace\",\"rounds\":$GC_RUNS,\"runs_ok\":$ok,\"gc_completed\":$gcs,\"gc_refused_busy\":$busy,\"stage_runs\":$ran,\"stages\":$stages,\"nothing_lost_rerun_all_cached\":$rerun_cached,\"outputs_identical\":$same,\"verify_clean\":$clean,\"seconds\":$((SECONDS - start))}"
 }

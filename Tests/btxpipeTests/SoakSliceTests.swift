@@ -31,7 +31,7 @@ final class SoakSliceTests: XCTestCase {
         }
         if let flips = figures.first(where: { $0["figure"]?.stringValue == "flips" }), flips["skipped"] == nil {
             XCTAssertEqual(flips["detected_local"], flips["damaged_local"], result.stdout)
-            XCTAssertEqual(flips["outputs_differing_from_reference"], 0, result.stdout)
+            XCTAssertEqual(flips["stores_differing_from_reference"], 0, result.stdout)
         }
         if let race = figures.first(where: { $0["figure"]?.stringValue == "gcrace" }), race["skipped"] == nil {
             XCTAssertEqual(race["stage_runs"], race["stages"], "no stage ran twice: \(result.stdout)")
