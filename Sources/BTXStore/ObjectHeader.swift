@@ -54,6 +54,8 @@ struct ObjectHeader: Equatable {
             throw bad("object format version \(raw[4]), this btxpipe reads version \(ObjectHeader.formatVersion)")
         }
         guard raw[5] == ObjectHeader.zstdCodec else { throw bad("unknown codec \(raw[5])") }
+        // NOTE: writers zero the reserved bytes; damage there changes no content, but is damage.
+        guard raw[7] == 0, raw[20..<24].allSatisfy({ $0 == 0 }) else { throw bad("reserved header bytes are not zero") }
         let length = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
         let chunkSize = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian)
         elementSize = Int(raw[6])

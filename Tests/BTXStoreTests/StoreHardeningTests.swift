@@ -134,6 +134,15 @@ final class StoreHardeningTests: XCTestCase {
         }
     }
 
+    func testDamageToReservedHeaderBytesIsDetectedToo() throws {
+        let t = try TestStore()
+        for offset in [7, 21] {
+            let hash = try t.store.putObject(Data("reserved \(offset)".utf8))
+            try flipByte(t.store.objectPath(hash)) { _ in offset }
+            XCTAssertNotNil(t.store.verifyObject(hash), "a flip at byte \(offset) must be found")
+        }
+    }
+
     func testManifestsWithNegativeOrOverflowingShapesAreRejectedWhenDecoded() throws {
         let t = try TestStore()
         let object = ObjectHash.of("x").hex

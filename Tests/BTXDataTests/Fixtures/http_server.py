@@ -11,6 +11,7 @@ Usage: http_server.py ROOT. Binds 127.0.0.1 on a free port, prints "PORT <n>" an
   GET /auth/NAME            401 unless "Authorization: Bearer secret-token"
   GET /basic/NAME           401 unless HTTP Basic user "u", password "p4ss"
   GET /redirect/URL         302 to URL (percent-encoded in the path)
+  GET /slowish/NAME         like /files/NAME, sent in 4 pieces 50 ms apart (concurrent-fetch tests)
   PUT /files/NAME           stores the body
   anything else             404
 Each request is appended to ROOT/requests.log as "METHOD PATH RANGE", and to ROOT/auth.log as
@@ -41,7 +42,7 @@ class Handler(BaseHTTPRequestHandler):
         name = self.path[len(prefix):]
         return os.path.join(ROOT, "files", name), name
 
-    def send_file(self, path, head=False, cut=False, ranges=True):
+    def send_file(self, path, head=False, cut=False, ranges=True, slow=False):
         if not os.path.isfile(path):
             self.send_error(404)
             return
@@ -68,6 +69,13 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if slow:
+            step = max(1, len(body) // 4)
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+                time.sleep(0.05)
             return
         self.wfile.write(body)
 
@@ -97,6 +105,8 @@ class Handler(BaseHTTPRequestHandler):
             self.send_file(path, cut=self.first_time("cut/" + name))
         elif self.path.startswith("/norange/"):
             self.send_file(self.path_of("/norange/")[0], ranges=False)
+        elif self.path.startswith("/slowish/"):
+            self.send_file(self.path_of("/slowish/")[0], slow=True)
         elif self.path.startswith("/redirect/"):
             self.send_response(302)
             self.send_header("Location", urllib.parse.unquote(self.path[len("/redirect/"):]))
