@@ -31,7 +31,7 @@ endef
 STAMP := .build/.debs-run
 TEST_STAMP := .build/.debs-test
 
-.PHONY: all build test run bench deps test-deps clean doctor hf-venv
+.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak
 
 all: build
 
@@ -68,6 +68,16 @@ test: test-deps hf-venv
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
+
+# Store hardening figures (issue 15), one JSON line each: 10,000 mutated inputs per parsed format,
+# then kill -9 / damaged objects / full disk / gc racing runs on pipelines/smoke.yaml (Tests/Soak/soak.sh;
+# SOAK_KILLS, SOAK_FLIPS, SOAK_PIPELINE scale it). Slow: tens of minutes on 2 cores.
+soak: deps
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
+	@set -o pipefail; BTXPIPE_SOAK=1 BTXPIPE_FUZZ_COUNT=$${BTXPIPE_FUZZ_COUNT:-10000} $(SWIFT) test $(TEST_FLAGS) --skip-build \
+	  --filter 'FuzzTests|HostileRemoteTests' 2>&1 | tee .build/soak-tests.log | grep '^{"figure"' \
+	  || { echo "soak: fuzz or hostile-remote tests failed (see .build/soak-tests.log)" >&2; exit 1; }
+	@Tests/Soak/soak.sh
 
 run: build
 	$(BIN) run pipelines/btx.yaml

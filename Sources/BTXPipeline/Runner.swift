@@ -19,6 +19,10 @@ public final class Runner: @unchecked Sendable {
     private var outputs: [String: ObjectHash] = [:]
     private var results: [String: StageResult] = [:]
     private var running: Set<String> = []
+    /// Stage keys launched in this run, so a consumer that meets a broken input can invalidate the
+    /// producer's entry; and the consumers already given their one retry after such a repair.
+    private var launchedKeys: [String: ObjectHash] = [:]
+    private var healed: Set<String> = []
 
     /// A runner of a validated `spec` on `store`.
     public init(spec: PipelineSpec, registry: StageRegistry, store: Store, options: RunOptions,
@@ -46,6 +50,10 @@ public final class Runner: @unchecked Sendable {
     /// Runs the stages and returns one result per stage in scope, in graph order.
     /// Throws only for bad targets (`PlanError`); stage failures are results.
     public func run() throws -> [StageResult] {
+        // NOTE: held shared for the whole run: objects a stage writes are unreachable until its action
+        // entry lands, and gc (exclusive) must not sweep them meanwhile.
+        let storeLock = try store.lockShared()
+        defer { storeLock.release() }
         let local = StoreState(store: store)
         let state: PlanState = remoteCache == nil ? local : PullingState(local: local) { self.pull($0, stage: "stage \($0.short)") }
         let steps = try planner.plan(targets: options.targets, only: options.only, state: state)
@@ -110,10 +118,16 @@ public final class Runner: @unchecked Sendable {
         running.insert(name)
         let stage = planner.graph.stages[name]!
         let key = planner.key(of: stage, outputs: outputs)!
+        launchedKeys[name] = key.hash
         let thread = Thread { [self] in
             let result = StageExecution(runner: self, stage: stage, key: key).execute()
             condition.lock()
             running.remove(name)
+            if healBrokenInputs(of: name, after: result) {
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
             results[name] = result
             if let output = result.outcome.output { outputs[name] = output }
             observer.stageEnded(result)
@@ -123,6 +137,28 @@ public final class Runner: @unchecked Sendable {
         thread.stackSize = 16 << 20
         thread.name = "btxpipe \(name)"
         thread.start()
+    }
+
+    /// After `name` failed: when an input's cache entry has lost part of its closure (the consumer met
+    /// a missing object, or quarantined a damaged one), invalidates that entry and schedules the
+    /// producer (recomputed or pulled again) and then `name` once more. True when it did (caller
+    /// holds the condition's lock). A consumer is retried once per run, so a real failure still ends.
+    private func healBrokenInputs(of name: String, after result: StageResult) -> Bool {
+        guard case .failed = result.outcome, !healed.contains(name) else { return false }
+        var broken: [String] = []
+        for input in planner.graph.stages[name]!.dependencies {
+            guard let key = launchedKeys[input], outputs[input] != nil else { continue }
+            // nil: the entry is absent, unreadable, or its closure is incomplete (`Store.action`).
+            if (try? store.action(key)) == nil {
+                try? store.invalidateAction(key, reason: "\(name) met a missing or damaged object of it")
+                broken.append(input)
+            }
+        }
+        guard !broken.isEmpty else { return false }
+        healed.insert(name)
+        for input in broken { results[input] = nil; outputs[input] = nil }
+        observer.note("\(name): input \(broken.joined(separator: ", ")) lost objects from the store; recomputing it, then retrying")
+        return true
     }
 
     /// The output manifest hashes of finished stages (read by executions for their inputs).

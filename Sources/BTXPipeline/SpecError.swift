@@ -53,7 +53,8 @@ public enum SpecError: Error, CustomStringConvertible, Equatable {
         case .unreadable(let file, let reason):
             return "\(file): cannot read the pipeline spec: \(reason)"
         case .syntax(let at, let problem):
-            return "\(at): invalid YAML: \(problem)"
+            // NOTE: libyaml's messages quote the offending line and a caret on lines of their own.
+            return "\(at): invalid YAML: \(problem.split(whereSeparator: \.isNewline).first.map(String.init) ?? problem)"
         case .unknownKey(let at, let key, let context, let suggestion):
             return "\(at): unknown key '\(key)' in \(context)\(hint(suggestion))"
         case .wrongType(let at, let field, let expected):

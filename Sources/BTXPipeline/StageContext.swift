@@ -105,11 +105,17 @@ public final class StageContext: @unchecked Sendable {
         try store.setRef(checkpointRef, to: hash)
     }
 
-    /// The last checkpoint saved under this key, or nil (a missing or corrupt one is treated as none).
+    /// The last checkpoint saved under this key, or nil: a missing or corrupt one, or one whose objects
+    /// are not all present, is treated as none and the log says so (a stage reading a checkpoint tensor
+    /// that turns out damaged should do the same).
     public func loadCheckpoint() throws -> Manifest? {
         guard let hash = try store.ref(checkpointRef) else { return nil }
         guard let manifest = try? store.manifest(hash) else {
             log("checkpoint \(hash.short) unreadable; starting from scratch")
+            return nil
+        }
+        if let missing = manifest.referencedObjects.sorted().first(where: { !store.hasObject($0) }) {
+            log("checkpoint \(hash.short) lacks object \(missing.short); starting from scratch")
             return nil
         }
         return manifest

@@ -86,13 +86,20 @@ struct FetchStage: StageKind {
         let all: DocumentCollection
         do {
             var options = HTTPOptions()
-            options.credentials = HTTPCredentials.fromEnvironment(ProcessInfo.processInfo.environment)
+            // NOTE: the BTXPIPE_HTTP_* credentials are the remote store's: a dataset host gets them
+            // only when BTXPIPE_HTTP_CREDENTIAL_HOSTS names it.
+            let environment = ProcessInfo.processInfo.environment
+            options.credentials = HTTPCredentials.fromEnvironment(environment)
+            options.credentialHosts = HTTPCredentials.hostsFromEnvironment(environment)
             options.progress = { progress in
                 context.progress(step: Int(progress.bytes), total: Int(progress.total ?? 0),
                                  fields: ["mb_per_s": progress.bytesPerSecond / 1e6, "eta_s": progress.etaSeconds ?? 0])
                 return !context.isCancelled
             }
             let fetcher = Fetcher(store: context.store, client: HTTPClient(options: options))
+            if fetcher.client.sendsCredentialsInClear(source.url) {
+                context.log("warning: sending credentials to \(shown) over plain http; use https")
+            }
             try Self.checkLocalPin(source, fetcher: fetcher)
             all = try fetcher.documents(source)
         } catch {

@@ -141,8 +141,15 @@ struct TrainingLoop {
     private func resume() throws -> ([Double], [JSONValue]) {
         guard let checkpoint = try context.loadCheckpoint() else { return ([], []) }
         var state = TrainingState()
-        for (name, entry) in checkpoint.tensors {
-            state.tensors[name] = TrainingState.Tensor(shape: entry.shape, values: try context.store.floats(entry))
+        for (name, entry) in checkpoint.tensors.sorted(by: { $0.key < $1.key }) {
+            // NOTE: a damaged checkpoint tensor (quarantined as it is read) must not fail every rerun:
+            // the checkpoint only saves time, so the run starts over without it.
+            do {
+                state.tensors[name] = TrainingState.Tensor(shape: entry.shape, values: try context.store.floats(entry))
+            } catch let error as StoreError {
+                context.log("checkpoint tensor \(name) unreadable (\(error)); ignoring the checkpoint and starting from scratch")
+                return []
+            }
         }
         for (name, value) in checkpoint.metadata["scalars"]?.objectValue ?? [:] {
             state.scalars[name] = value.intValue

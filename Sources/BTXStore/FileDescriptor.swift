@@ -68,19 +68,29 @@ final class FileDescriptor {
 
 /// Small file-system steps the store composes: directories, durable renames, atomic writes.
 enum FileSystem {
-    /// Creates `path` and its parents if missing.
+    /// Creates `path` and its parents if missing, each new directory made durable by fsyncing its
+    /// parent (a crash must not lose the shard directory an object was just renamed into). A failure
+    /// names its real cause (permission denied, no space, read-only file system, …).
     static func makeDirectory(_ path: String) throws {
-        do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
-            throw StoreError.io(path: path, operation: "mkdir", errno: EACCES)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue { return }
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && parent != path { try makeDirectory(parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw StoreError.io(path: path, operation: "mkdir", errno: errno)
         }
+        try syncDirectory(parent.isEmpty ? "." : parent)
     }
 
-    /// Makes a directory's entries (a rename into it) durable.
-    static func syncDirectory(_ path: String) {
+    /// Makes a directory's entries (a rename into it) durable. File systems that cannot fsync a
+    /// directory (EINVAL) are accepted; any other failure (EIO: the entries may be lost) throws.
+    static func syncDirectory(_ path: String) throws {
         let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        _ = fsync(fd)   // NOTE: best effort: some file systems refuse fsync on directories
-        close(fd)
+        guard fd >= 0 else { throw StoreError.io(path: path, operation: "open directory", errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 || errno == EINVAL || errno == EROFS else {
+            throw StoreError.io(path: path, operation: "fsync directory", errno: errno)
+        }
     }
 
     /// A fresh temp-file path in `directory`. Readers skip names with this prefix; gc removes stale ones.
@@ -98,7 +108,20 @@ enum FileSystem {
             unlink(from)
             throw StoreError.io(path: to, operation: "rename", errno: code)
         }
-        syncDirectory((to as NSString).deletingLastPathComponent)
+        try syncDirectory((to as NSString).deletingLastPathComponent)
+    }
+
+    /// Places an immutable file `from` at `to` with link(2), then removes `from`; an existing `to` is
+    /// success (same name, same content: content addressing). This is the NFS-safe way: a retried
+    /// link that already happened answers EEXIST, where a retried rename would answer ENOENT. File
+    /// systems without hard links fall back to `rename`.
+    static func placeImmutable(_ from: String, _ to: String) throws {
+        if link(from, to) == 0 || errno == EEXIST {
+            unlink(from)
+            try syncDirectory((to as NSString).deletingLastPathComponent)
+            return
+        }
+        try rename(from, to)
     }
 
     /// Writes `data` to `path` atomically: temp file in the same directory, fsync, rename, fsync dir.

@@ -30,6 +30,28 @@ public struct TensorEntry: Codable, Hashable, Sendable {
         self.object = object
     }
 
+    /// Largest tensor a manifest may describe (elements × element size), so that sizes computed from
+    /// a decoded shape can never overflow (1 PiB: far beyond any model here).
+    public static let maxBytes = 1 << 50
+
+    /// Decodes and validates: every dimension ≥ 0 and the byte count at most `maxBytes`, so a damaged
+    /// or hostile manifest fails here, at the boundary, instead of trapping in arithmetic later.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        dtype = try container.decode(ElementType.self, forKey: .dtype)
+        shape = try container.decode([Int].self, forKey: .shape)
+        object = try container.decode(ObjectHash.self, forKey: .object)
+        var bytes = dtype.size
+        for dimension in shape {
+            let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
+            guard dimension >= 0, !overflow, product <= TensorEntry.maxBytes else {
+                throw DecodingError.dataCorruptedError(forKey: .shape, in: container,
+                    debugDescription: "shape \(shape) of \(dtype.rawValue) is negative or over \(TensorEntry.maxBytes) bytes")
+            }
+            bytes = product
+        }
+    }
+
     /// Number of elements (1 for a scalar's empty shape).
     public var count: Int { shape.reduce(1, *) }
     /// Size of the tensor's bytes.

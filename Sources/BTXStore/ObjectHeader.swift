@@ -54,6 +54,8 @@ struct ObjectHeader: Equatable {
             throw bad("object format version \(raw[4]), this btxpipe reads version \(ObjectHeader.formatVersion)")
         }
         guard raw[5] == ObjectHeader.zstdCodec else { throw bad("unknown codec \(raw[5])") }
+        // NOTE: writers zero the reserved bytes; damage there changes no content, but is damage.
+        guard raw[7] == 0, raw[20..<24].allSatisfy({ $0 == 0 }) else { throw bad("reserved header bytes are not zero") }
         let length = raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self).littleEndian
         let chunkSize = Int(raw.loadUnaligned(fromByteOffset: 16, as: UInt32.self).littleEndian)
         elementSize = Int(raw[6])
@@ -64,5 +66,18 @@ struct ObjectHeader: Equatable {
         guard length < UInt64(1) << 50 else { throw bad("implausible length \(length)") }
         self.length = Int(length)
         self.chunkSize = chunkSize
+    }
+
+    /// Most uncompressed bytes one stored byte can stand for: a zstd RLE block spends 4 bytes on up
+    /// to 128 KiB. A claimed length beyond file size × this cannot be genuine.
+    static let maxExpansion = 32_768
+
+    /// Checks the header's claims against the size of the file it came from: a 4-byte record per
+    /// chunk must fit, and the content cannot expand more than `maxExpansion` times.
+    func check(fileSize: Int, path: String) throws {
+        let body = fileSize - ObjectHeader.size
+        guard chunkCount <= body / 4, length <= body * ObjectHeader.maxExpansion else {
+            throw StoreError.corrupt(path: path, reason: "header claims \(length) bytes in \(chunkCount) chunks, more than its \(fileSize)-byte file can hold")
+        }
     }
 }

@@ -24,6 +24,10 @@ extension Store {
     }
 
     private func document<T: Decodable>(_ hash: ObjectHash, as type: T.Type, expected: String) throws -> T {
+        let length = try objectLength(hash)
+        guard length < Store.maxDocumentBytes else {
+            throw StoreError.invalidDocument(hash: hash, expected: expected, reason: "\(length) bytes, over the \(Store.maxDocumentBytes >> 20) MiB limit for documents")
+        }
         let data = try object(hash)
         do { return try JSONDecoder().decode(T.self, from: data) } catch {
             throw StoreError.invalidDocument(hash: hash, expected: expected, reason: Store.oneLine(error))
@@ -34,8 +38,9 @@ extension Store {
 
     func actionPath(_ key: ObjectHash) -> String { "\(actionsDirectory)/\(key.hex)" }
 
-    /// The cached result of stage key `key`, or nil. An unreadable entry, or one whose output or
-    /// record object has gone, is reported and treated as absent (the stage simply reruns).
+    /// The cached result of stage key `key`, or nil. An unreadable entry, or one whose closure is
+    /// incomplete (`gap(in:)`: an output object, the record or its log gone or quarantined), is
+    /// reported and treated as absent, so the stage reruns (or is pulled again) and the entry heals.
     public func action(_ key: ObjectHash) throws -> ActionEntry? {
         let path = actionPath(key)
         guard let data = try FileSystem.contents(of: path) else { return nil }
@@ -43,8 +48,8 @@ extension Store {
             report("ignoring corrupt action entry \(path): not an action entry JSON")
             return nil
         }
-        for (role, hash) in [("output manifest", entry.output), ("run record", entry.record)] where !hasObject(hash) {
-            report("ignoring action entry \(path): its \(role) \(hash.short) is missing")
+        if let gap = gap(in: entry) {
+            report("ignoring action entry \(path): \(gap)")
             return nil
         }
         return entry

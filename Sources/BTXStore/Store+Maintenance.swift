@@ -38,38 +38,73 @@ extension Store {
         }.sorted()
     }
 
-    /// Reads every object, action entry and ref completely; lists what is damaged. Changes nothing.
-    public func verify() -> VerifyReport {
+    /// Reads every object, action entry and ref completely; lists what is damaged, and action entries
+    /// and refs whose closure is incomplete (dangling). Changes nothing unless `repair` (except that a
+    /// damaged manifest met while checking a closure is quarantined, as by any reader): then damaged
+    /// objects are quarantined, and damaged or dangling action entries and damaged refs removed, so
+    /// the stages concerned are recomputed (or pulled again) by the next run. Dangling pins are only
+    /// listed: what they held must be imported again.
+    public func verify(repair: Bool = false) -> VerifyReport {
         var report = VerifyReport()
         for hash in allObjects() {
             report.checked += 1
-            if let error = verifyObject(hash) {
-                if case .corrupt(let path, let reason) = error { report.problems.append((path, reason)) }
-                else { report.problems.append((objectPath(hash), "\(error)")) }
-            }
+            guard let error = verifyObject(hash) else { continue }
+            if case .corrupt(let path, let reason) = error { report.problems.append((path, reason)) }
+            else { report.problems.append((objectPath(hash), "\(error)")) }
+            if repair, let file = try? FileDescriptor(path: objectPath(hash), flags: O_RDONLY) { quarantine(file) }
         }
         for key in (try? actionKeys()) ?? [] {
             report.checked += 1
             let path = actionPath(key)
-            guard let data = try? FileSystem.contents(of: path), (try? JSONDecoder().decode(ActionEntry.self, from: data)) != nil else {
-                report.problems.append((path, "not an action entry JSON")); continue
+            var problem: String?
+            if let data = try? FileSystem.contents(of: path), let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) {
+                if let gap = gap(in: entry) { problem = "dangling action entry: \(gap)" }
+            } else {
+                problem = "not an action entry JSON"
             }
+            guard let problem else { continue }
+            report.problems.append((path, problem))
+            if repair { try? invalidateAction(key, reason: problem) }
         }
         for name in refNames() {
             report.checked += 1
-            let path = "\(refsDirectory)/\(name)"
-            let text = (try? FileSystem.contents(of: path)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
-            if ObjectHash(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) == nil {
-                report.problems.append((path, "ref does not hold a 64-hex-digit hash"))
-            }
+            verifyRef(name, repair: repair, into: &report)
         }
         return report
+    }
+
+    /// Checks ref `name`: it holds a hash, and everything that hash reaches is present.
+    private func verifyRef(_ name: String, repair: Bool, into report: inout VerifyReport) {
+        let path = "\(refsDirectory)/\(name)"
+        let text = (try? FileSystem.contents(of: path)).flatMap { $0 }.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        guard let hash = ObjectHash(hex: text.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+            report.problems.append((path, "ref does not hold a 64-hex-digit hash"))
+            if repair { unlink(path) }
+            return
+        }
+        let missing: ObjectHash?
+        do { missing = try closure(of: [hash]).sorted().first { !hasObject($0) } } catch StoreError.missing(let gone) {
+            missing = gone
+        } catch {
+            report.problems.append((path, "its closure cannot be read: \(Store.oneLine(error))"))
+            return
+        }
+        if let missing {
+            report.problems.append((path, "dangling ref: object \(missing.short) it reaches is missing"))
+            // Checkpoints and last-run entries are recreated by runs; a pin is the user's to restore.
+            if repair && !name.hasPrefix("pin/") { try? removeRef(name) }
+        }
     }
 
     /// Marks everything reachable from the action cache (entry → output manifest → its objects,
     /// record → log) and from refs, then lists (or with `delete`, removes) the rest. Objects and
     /// temp files younger than `grace` seconds are kept: a running stage may not have recorded them yet.
+    /// Holds the store lock exclusively (throws `.busy` while a run, pull or import is active) and
+    /// aborts on any read error of the graph (run `verify --repair` first), so it cannot delete a
+    /// live object.
     public func collectGarbage(delete: Bool, grace: TimeInterval = 600) throws -> GarbageReport {
+        let lock = try lockExclusive()
+        defer { lock.release() }
         let live = try reachableObjects()
         let cutoff = Date().timeIntervalSince1970 - grace
         var report = GarbageReport(reachableObjects: live.count)
@@ -89,24 +124,23 @@ extension Store {
         return report
     }
 
-    /// The objects reachable from action entries and refs. A referenced object that is itself a
-    /// manifest (a checkpoint holding a model, say) is followed too.
+    /// The objects reachable from action entries and refs: entries' outputs, records and logs, and the
+    /// closure (`closure(of:)`) of those and of every ref's target: a checkpoint holding a model, a
+    /// last-run entry holding a failed run's record. Throws on an unreadable entry or document.
     func reachableObjects() throws -> Set<ObjectHash> {
-        var live = Set<ObjectHash>(), manifests: [ObjectHash] = []
+        var roots: [ObjectHash] = []
         for key in try actionKeys() {
-            guard let data = try? FileSystem.contents(of: actionPath(key)),
-                  let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) else { continue }
-            live.formUnion([entry.output, entry.record])
-            manifests.append(entry.output)
-            if let log = try? record(entry.record).log { live.insert(log) }
+            let path = actionPath(key)
+            guard let data = try FileSystem.contents(of: path) else { continue }   // removed meanwhile
+            guard let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) else {
+                throw StoreError.corrupt(path: path, reason: "not an action entry JSON (hint: `btxpipe store verify --repair`)")
+            }
+            roots += [entry.output, entry.record]
         }
-        for (_, hash) in try refs() { live.insert(hash); manifests.append(hash) }
-        while let hash = manifests.popLast() {
-            guard let manifest = try? asManifest(hash) else { continue }
-            for tensor in manifest.tensors.values { live.insert(tensor.object) }
-            for object in manifest.objects.values where live.insert(object).inserted { manifests.append(object) }
+        for (_, hash) in try refs() { roots.append(hash) }
+        do { return try closure(of: roots) } catch StoreError.missing(let hash) {
+            throw StoreError.corrupt(path: objectPath(hash), reason: "missing, so what it references is unknown; gc refuses to guess (hint: `btxpipe store verify --repair`)")
         }
-        return live
     }
 
     /// The manifest in object `hash` when it is one (checked cheaply first: small and JSON-looking),
@@ -125,10 +159,14 @@ extension Store {
         return try Store.header(of: file).length
     }
 
+    /// The header of an object file, checked against the file's size (`ObjectHeader.check(fileSize:path:)`)
+    /// so that a damaged or hostile header cannot make a reader allocate for a length the file cannot hold.
     static func header(of file: FileDescriptor) throws -> ObjectHeader {
         var bytes = [UInt8](repeating: 0, count: ObjectHeader.size)
         let got = try bytes.withUnsafeMutableBytes { try file.read(into: $0, at: 0) }
-        return try bytes.withUnsafeBytes { try ObjectHeader(parsing: UnsafeRawBufferPointer(rebasing: $0[0..<got]), path: file.path) }
+        let header = try bytes.withUnsafeBytes { try ObjectHeader(parsing: UnsafeRawBufferPointer(rebasing: $0[0..<got]), path: file.path) }
+        try header.check(fileSize: Int(try file.status().st_size), path: file.path)
+        return header
     }
 
     /// Sizes of the store's parts.

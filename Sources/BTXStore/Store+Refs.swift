@@ -26,7 +26,7 @@ extension Store {
     public func removeRef(_ name: String) throws {
         let path = try refPath(name)
         guard unlink(path) == 0 || errno == ENOENT else { throw StoreError.io(path: path, operation: "unlink", errno: errno) }
-        FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
+        try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
     }
 
     /// Every ref and where it points, sorted by name (damaged refs skipped with a report).

@@ -73,9 +73,8 @@ public final class Store: @unchecked Sendable {
         try write(FileRangeSource(file: file, offset: offset, count: count), elementSize: elementSize)
     }
 
-    /// Encodes a source into a temp file and renames it to its hash. A concurrent writer of the same
-    /// content writes identical bytes, so whichever rename lands last is harmless (and it also
-    /// replaces a damaged copy).
+    /// Encodes a source into a temp file and places it under its hash. A concurrent writer of the
+    /// same content writes identical bytes, so whichever lands first wins and the other is a no-op.
     private func write(_ source: some ByteSource, elementSize: Int) throws -> ObjectHash {
         precondition((1...16).contains(elementSize), "element size \(elementSize) outside 1...16")
         let temp = FileSystem.tempPath(in: tempDirectory)
@@ -93,11 +92,23 @@ public final class Store: @unchecked Sendable {
         return hash
     }
 
-    /// Renames a complete, synced temp file onto object `hash`'s name.
+    /// Places a complete, synced temp file as object `hash` (link, "exists" is success: see
+    /// `FileSystem.placeImmutable`). A damaged copy already there stays until a reader quarantines
+    /// it; the next write then places a good one.
     func placeObject(_ temp: String, as hash: ObjectHash) throws {
         let path = objectPath(hash)
-        try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent)
-        try FileSystem.rename(temp, path)
+        do { try FileSystem.makeDirectory((path as NSString).deletingLastPathComponent) } catch {
+            unlink(temp)
+            throw error
+        }
+        try FileSystem.placeImmutable(temp, path)
+    }
+
+    /// Whether object `hash` is present, and if so sets its modification time to now: every dedup
+    /// hit (a pull or fetch finding the object already here) calls this, so gc's grace period counts
+    /// from the last time a run relied on the object, not from when it was first written.
+    public func refreshObject(_ hash: ObjectHash) -> Bool {
+        utimensat(AT_FDCWD, objectPath(hash), nil, 0) == 0
     }
 
     /// Whether object `hash` is present (not verified; reading it verifies).
@@ -173,7 +184,7 @@ public final class Store: @unchecked Sendable {
 
     /// Moves a damaged object file aside (only if the name still points at the file that was read:
     /// a concurrent writer may just have replaced it with a good copy).
-    private func quarantine(_ file: FileDescriptor) {
+    func quarantine(_ file: FileDescriptor) {
         var named = stat()
         guard let opened = try? file.status(), stat(file.path, &named) == 0,
               named.st_ino == opened.st_ino, named.st_dev == opened.st_dev else { return }

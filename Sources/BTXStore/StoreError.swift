@@ -22,6 +22,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
     case unresolved(String, reason: String)
     /// A file system call failed.
     case io(path: String, operation: String, errno: Int32)
+    /// A ref that must point at a complete closure (a pin, an import) would point at something incomplete.
+    case incompleteRef(name: String, missing: ObjectHash)
+    /// The store-wide lock is held in a conflicting mode (gc while a run, pull or import is active).
+    case busy(path: String, holder: String)
 
     public var description: String {
         switch self {
@@ -45,6 +49,10 @@ public enum StoreError: Error, CustomStringConvertible, Equatable {
             return "cannot resolve \"\(text)\": \(reason) (hint: `btxpipe store ls` lists manifests, actions and refs)"
         case .io(let path, let operation, let code):
             return "\(operation) \(path) failed: \(String(cString: strerror(code)))"
+        case .incompleteRef(let name, let missing):
+            return "refusing ref \(name): object \(missing) it reaches is not in the store (hint: import or pull it completely first)"
+        case .busy(let path, let holder):
+            return "store is busy (\(path)): \(holder) (hint: gc runs when no run, pull or import uses the store; retry then)"
         }
     }
 }

@@ -26,6 +26,8 @@ struct ImportHF: ParsableCommand {
     func run() throws {
         try CommandFailure.report {
             let store = try Store(root: URL(fileURLWithPath: self.store))
+            let lock = try store.lockShared()   // no gc between writing the tensors and setting the ref
+            defer { lock.release() }
             let url = URL(fileURLWithPath: directory)
             let start = Date()
             let manifest: Manifest
@@ -38,7 +40,7 @@ struct ImportHF: ParsableCommand {
             }
             let hash = try store.putManifest(manifest)
             let ref = ModelSourceOptions.refName(name ?? url.standardizedFileURL.lastPathComponent)
-            try store.setRef(ref, to: hash)
+            try store.setCompleteRef(ref, to: hash)
             let bytes = manifest.tensors.values.reduce(0) { $0 + $1.byteCount }
             let seconds = Date().timeIntervalSince(start)
             print(String(format: "imported %.1f MB in %.2f s (%.0f MB/s) as %@ (ref %@)",

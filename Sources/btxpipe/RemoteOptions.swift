@@ -27,6 +27,9 @@ struct RemoteOptions: ParsableArguments {
                 var options = HTTPOptions()
                 let (resolved, credentials) = try config.resolved(environment: environment)
                 options.credentials = credentials
+                if HTTPClient(options: options).sendsCredentialsInClear(resolved.url) {
+                    FileHandle.standardError.write(Data("btxpipe: warning: remote \(resolved.name) gets credentials over plain http; use https\n".utf8))
+                }
                 return RemoteStore(config: resolved, options: options)
             }
         } catch {

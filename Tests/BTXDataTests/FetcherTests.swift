@@ -55,6 +55,22 @@ final class FetcherTests: LocalHTTPServerTestCase {
         XCTAssertTrue(server.requests.last?.hasSuffix("bytes=\(text.count / 2)-") ?? false, "\(server.requests)")
     }
 
+    func testConcurrentFetchesOfOneURLTakeTurnsAndTheSecondNeedsNoNetwork() throws {
+        let results = NSLock()
+        var hashes: [ObjectHash] = [], errors: [String] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            do {
+                let hash = try fetcher().download(source("slowish/corpus.txt", pin: .of(text)))
+                results.lock(); hashes.append(hash); results.unlock()
+            } catch {
+                results.lock(); errors.append("\(error)"); results.unlock()
+            }
+        }
+        XCTAssertEqual(errors, [], "fetches of one URL must not interleave their partial files")
+        XCTAssertEqual(hashes, Array(repeating: .of(text), count: 4))
+        XCTAssertEqual(server.requests.filter { $0.contains("/slowish/") }.count, 1, "the others find the object stored")
+    }
+
     func testWrongPinIsAnErrorAndNothingIsStored() throws {
         let wrong = ObjectHash.of("something else")
         XCTAssertThrowsError(try fetcher().download(source("files/corpus.txt", pin: wrong))) { error in

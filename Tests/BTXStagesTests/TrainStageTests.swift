@@ -84,6 +84,27 @@ final class TrainStageTests: XCTestCase {
         }
     }
 
+    func testADamagedCheckpointTensorIsIgnoredAndTheRunStartsOverInsteadOfFailing() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url, report: { _ in })
+        let inputs = try setUp(store)
+        let params = StageFixtures.trainParams(steps: 6, checkpointEvery: 2)
+        let straight = try TrainStage().run(StageFixtures.context(store, stage: "x", params: params, inputs: inputs))
+        let interrupted = StageFixtures.context(store, stage: "y", params: params, inputs: inputs, cancelAtStep: 4)
+        XCTAssertThrowsError(try TrainStage().run(interrupted))
+        let checkpoint = try XCTUnwrap(try interrupted.loadCheckpoint())
+        // Damage one tensor that only the checkpoint holds (the optimizer state differs from the model's).
+        let (name, entry) = try XCTUnwrap(checkpoint.tensors.sorted { $0.key < $1.key }.first { $0.key.contains("adam") || $0.key.contains("m.") } ?? checkpoint.tensors.first)
+        let path = dir.url.path + "/objects/v1/\(entry.object.hex.prefix(2))/\(entry.object.hex)"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 5] ^= 0x21
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let resumed = StageFixtures.context(store, stage: "y", params: params, inputs: inputs)
+        let output = try TrainStage().run(resumed)
+        XCTAssert(resumed.logText.contains("checkpoint tensor \(name) unreadable") || resumed.logText.contains("starting from scratch"), resumed.logText)
+        XCTAssertEqual(output.tensors, straight.tensors, "starting over gives the uninterrupted result")
+    }
+
     func testBadParametersNameTheField() {
         XCTAssertThrowsError(try TrainStage().validate(StageParams(["steps": 0]))) {
             XCTAssertEqual("\($0)", "parameter 'steps': expected an integer in 1...10000000, got 0")

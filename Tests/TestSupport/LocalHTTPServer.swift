@@ -53,6 +53,12 @@ public final class LocalHTTPServer {
             .split(separator: "\n").map(String.init)
     }
 
+    /// The lines of the authorization log so far: "METHOD PATH AUTHORIZATION-VALUE-or-dash".
+    public var authorizations: [String] {
+        ((try? String(contentsOf: root.appendingPathComponent("auth.log"), encoding: .utf8)) ?? "")
+            .split(separator: "\n").map(String.init)
+    }
+
     /// Stops the server process (by its PID) and waits for it.
     public func stop() {
         if process.isRunning {

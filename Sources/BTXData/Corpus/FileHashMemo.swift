@@ -47,7 +47,7 @@ public final class FileHashMemo {
         return hash
     }
 
-    /// Writes the memo if anything changed (temp file + rename).
+    /// Writes the memo if anything changed (atomically; no temp file is left behind on failure).
     public func save() throws {
         guard dirty else { return }
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -55,10 +55,9 @@ public final class FileHashMemo {
         for (path, (s, h)) in entries.sorted(by: { $0.key < $1.key }) where !path.contains("\n") {
             text += "\(h.hex)\t\(s.size)\t\(s.mtimeNanos)\t\(s.inode)\t\(path)\n"
         }
-        let temp = file.appendingPathExtension("tmp-\(getpid())")
-        try Data(text.utf8).write(to: temp)
-        guard rename(temp.path, file.path) == 0 else {
-            throw FileReadError.readFailed(path: file.path, reason: "cannot replace memo: \(String(cString: strerror(errno)))")
+        // NOTE: temp → fsync → rename, removing the temp file on any failure (a full disk included).
+        do { try Data(text.utf8).writeAtomically(to: file) } catch {
+            throw FileReadError.readFailed(path: file.path, reason: "cannot replace memo: \(error)")
         }
         dirty = false
     }

@@ -48,7 +48,8 @@ public struct Glob: Sendable, CustomStringConvertible {
             var hit = false, k = 0
             while k < set.count {
                 if k + 2 < set.count && set[k + 1] == UInt8(ascii: "-") {
-                    hit = hit || (set[k]...set[k + 2]).contains(s[si])
+                    // NOTE: a reversed range such as [z-a] matches nothing (a ClosedRange would trap).
+                    hit = hit || (set[k] <= s[si] && s[si] <= set[k + 2])
                     k += 3
                 } else {
                     hit = hit || set[k] == s[si]

@@ -28,7 +28,9 @@ public struct LocalSource: Sendable {
     }
 
     /// The matching regular files, as (relative path, absolute path), sorted by relative path.
-    /// Symbolic links are not followed (no cycles, no reading outside the tree).
+    /// A symbolic link to a regular file counts as that file (the Hugging Face cache links
+    /// `snapshots/<rev>/*` to `blobs/`), so fingerprint and reader see the same bytes; links to
+    /// directories are not descended (no cycles).
     public func files() throws -> [(relative: String, path: String)] {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) else {
@@ -43,7 +45,7 @@ public struct LocalSource: Sendable {
         let prefix = base.standardizedFileURL.path.count + 1
         for case let url as URL in walker {
             let values = try url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey])
-            guard values.isRegularFile == true, values.isSymbolicLink != true else { continue }
+            guard values.isRegularFile == true || (values.isSymbolicLink == true && Self.isRegularFile(url.path)) else { continue }
             let relative = String(url.standardizedFileURL.path.dropFirst(prefix))
             if !include.isEmpty && !include.contains(where: { $0.matches(relative) }) { continue }
             if exclude.contains(where: { $0.matches(relative) }) { continue }
@@ -51,6 +53,12 @@ public struct LocalSource: Sendable {
         }
         if found.isEmpty { throw CorpusError.noFiles(pattern: root + " " + include.map(\.pattern).joined(separator: " ")) }
         return found.sorted { Array($0.0.utf8).lexicographicallyPrecedes(Array($1.0.utf8)) }
+    }
+
+    /// Whether `path`, links followed, is a regular file.
+    static func isRegularFile(_ path: String) -> Bool {
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath()
+        return (try? target.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true
     }
 
     /// The SHA-256 of the source's content: of the lines "relative-path TAB file-sha256", sorted.

@@ -36,11 +36,18 @@ public struct Fetcher {
         guard source.isRemote else { throw FetchError.unsupportedURL(source.url) }
         if let pin = source.sha256 {
             guard let hash = ObjectHash(hex: pin.lowercased()) else { throw FetchError.badPin(pin) }
-            if store.hasObject(hash) { return hash }
+            if store.refreshObject(hash) { return hash }
         }
         let dir = store.root.appendingPathComponent("downloads")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let partial = dir.appendingPathComponent(ObjectHash.of(source.url).hex + ".partial")
+        // NOTE: two fetches of one URL (-j, or two runs) would interleave their bytes in one partial
+        // file: the second waits for the first, then finds the object (or the complete file) there.
+        let locks = store.root.appendingPathComponent("locks")
+        try FileManager.default.createDirectory(at: locks, withIntermediateDirectories: true)
+        let lock = try FileLock(path: locks.appendingPathComponent("fetch-\(ObjectHash.of(source.url).hex).lock").path)
+        defer { lock.release() }
+        if let pin = source.sha256, let hash = ObjectHash(hex: pin.lowercased()), store.refreshObject(hash) { return hash }
         let shown = HTTPError.redacted(source.url)
         // A complete earlier download (e.g. the run that printed the missing pin) needs no network.
         let reusable = try FileManager.default.fileExists(atPath: partial.path) && Self.hash(partial).hex == source.sha256?.lowercased()

@@ -86,6 +86,11 @@ extension TokenSplit {
         guard entry.dtype == .u16 || entry.dtype == .u32, entry.shape.count == 1 else {
             throw BatchError.badShape("token tensor must be 1-D u16 or u32, got \(entry.dtype.rawValue) \(entry.shape)")
         }
+        // NOTE: the object's own (file-size-checked) length must match before allocating for the shape.
+        let length = try store.objectLength(entry.object)
+        guard length == entry.byteCount else {
+            throw StoreError.shapeMismatch(shape: entry.shape, dtype: entry.dtype, expectedBytes: entry.byteCount, actualBytes: length)
+        }
         var bytes = Data(count: entry.byteCount)
         try bytes.withUnsafeMutableBytes { try store.readTensor(entry, into: $0) }
         return tokens(bytes, dtype: entry.dtype)

@@ -23,14 +23,28 @@ public struct BPETokenizer: Equatable, Sendable {
     /// The merges by id pair.
     let mergeTable: BPEMergeTable
 
-    /// A tokenizer from its merges; throws when a merge refers to an id not yet defined.
+    /// Longest piece a merge may build, in bytes.
+    static let maxPieceBytes = 1 << 12
+    /// Most bytes all pieces together may hold.
+    static let maxTotalPieceBytes = 64 << 20
+
+    /// A tokenizer from its merges; throws when a merge refers to an id not yet defined, or builds a
+    /// piece over `maxPieceBytes` (or all pieces over `maxTotalPieceBytes`).
     public init(merges: [Merge]) throws {
         var pieces = (0..<256).map { [UInt8($0)] }
         var table = BPEMergeTable(capacity: merges.count)
+        var totalBytes = 256
         for (r, m) in merges.enumerated() {
             let next = UInt32(256 + r)
             guard m.left < next, m.right < next else {
                 throw TokenizerError.badSerialization("merge \(r) refers to id \(max(m.left, m.right)) before it exists")
+            }
+            // NOTE: a merge may join a piece with itself, so a hostile file can double a piece per
+            // merge (2^merges bytes); real vocabularies stay far below both caps.
+            let length = pieces[Int(m.left)].count + pieces[Int(m.right)].count
+            totalBytes += length
+            guard length <= Self.maxPieceBytes, totalBytes <= Self.maxTotalPieceBytes else {
+                throw TokenizerError.badSerialization("merge \(r) makes a \(length)-byte piece (\(totalBytes) bytes in all); limits are \(Self.maxPieceBytes) per piece and \(Self.maxTotalPieceBytes) in all")
             }
             pieces.append(pieces[Int(m.left)] + pieces[Int(m.right)])
             table.add(left: m.left, right: m.right, merged: next, rank: r)

@@ -148,7 +148,10 @@ public struct HTTPClient {
     private func applyOptions(_ easy: HTTPEasyHandle, method: String, url: String, payloadHash: String?) {
         easy.set(CURLOPT_URL, url)
         easy.set(CURLOPT_PROTOCOLS_STR, "http,https,file")
-        easy.set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https")
+        easy.set(CURLOPT_REDIR_PROTOCOLS_STR, HTTPClient.redirectProtocols(for: url))
+        // NOTE: libcurl (≥ 7.83) drops user/password and a custom Authorization header when a redirect
+        // leads to another host, port or scheme; UNRESTRICTED_AUTH stays off to keep it that way.
+        easy.set(CURLOPT_UNRESTRICTED_AUTH, 0)
         easy.set(CURLOPT_FOLLOWLOCATION, options.followRedirects ? 1 : 0)
         easy.set(CURLOPT_MAXREDIRS, 10)
         easy.set(CURLOPT_FAILONERROR, 1)
@@ -164,7 +167,7 @@ public struct HTTPClient {
         var headers = options.headers.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
         // NOTE: an empty "Expect:" stops curl waiting up to 1 s for "100 Continue" before a PUT body.
         if method == "PUT" { headers.append("Expect:") }
-        switch options.credentials {
+        switch HTTPClient.credentials(options, for: url) {
         case let .basic(user, password)?:
             easy.set(CURLOPT_HTTPAUTH, 1)  // CURLAUTH_BASIC (a macro Swift cannot import)
             easy.set(CURLOPT_USERNAME, user)
@@ -185,6 +188,23 @@ public struct HTTPClient {
             }
         }
         easy.set(headers: headers)
+    }
+
+    /// Protocols a redirect from `url` may lead to: an https request never downgrades to http.
+    static func redirectProtocols(for url: String) -> String {
+        url.lowercased().hasPrefix("https://") ? "https" : "http,https"
+    }
+
+    /// The credentials `options` allow for `url` (see `HTTPOptions.credentialHosts`).
+    static func credentials(_ options: HTTPOptions, for url: String) -> HTTPCredentials? {
+        guard let credentials = options.credentials else { return nil }
+        guard let hosts = options.credentialHosts else { return credentials }
+        return HTTPCredentials.authorities(of: url).isDisjoint(with: hosts) ? nil : credentials
+    }
+
+    /// Whether `url` would send credentials in clear text (plain http to a host they are scoped to).
+    public func sendsCredentialsInClear(_ url: String) -> Bool {
+        url.lowercased().hasPrefix("http://") && HTTPClient.credentials(options, for: url) != nil
     }
 
     /// The SHA-256 of a file's content, streamed.

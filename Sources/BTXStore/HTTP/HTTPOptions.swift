@@ -19,6 +19,21 @@ public enum HTTPCredentials: Sendable {
         }
         return nil
     }
+
+    /// The hosts (`host` or `host:port`) that may receive the `BTXPIPE_HTTP_*` credentials in
+    /// requests other than to a remote store: `BTXPIPE_HTTP_CREDENTIAL_HOSTS`, comma-separated.
+    /// Unset or empty: none, so a dataset URL in a pipeline never gets the remote store's secrets.
+    public static func hostsFromEnvironment(_ environment: [String: String]) -> Set<String> {
+        Set((environment["BTXPIPE_HTTP_CREDENTIAL_HOSTS"] ?? "").split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty })
+    }
+
+    /// The `host` and `host:port` forms of `url`'s authority (lower-cased), as scopes list them.
+    public static func authorities(of url: String) -> Set<String> {
+        guard let components = URLComponents(string: url), let host = components.host?.lowercased(), !host.isEmpty else { return [] }
+        let port = components.port ?? (components.scheme?.lowercased() == "https" ? 443 : 80)
+        return [host, "\(host):\(port)"]
+    }
 }
 
 /// A snapshot of a running transfer for progress displays.
@@ -51,6 +66,11 @@ public struct HTTPOptions {
     public var maxBytes: Int64?
     /// Credentials to send (see `HTTPCredentials.fromEnvironment`).
     public var credentials: HTTPCredentials?
+    /// Where `credentials` may go: nil sends them with every request of this client (a remote store,
+    /// whose URLs all share its base); a set sends them only to URLs whose `host` or `host:port` is
+    /// in it (`HTTPCredentials.hostsFromEnvironment`). Never sent across a redirect to another host
+    /// or port, and an https URL never follows a redirect to http.
+    public var credentialHosts: Set<String>?
     /// Whether to use `.netrc` for hosts without explicit credentials.
     public var useNetrc = true
     /// Whether to follow redirects. Off, a 3xx answer throws `HTTPError.redirected` (content-addressed

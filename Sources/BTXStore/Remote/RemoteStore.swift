@@ -18,6 +18,10 @@ public final class RemoteStore: @unchecked Sendable {
     /// Name, URL, read-only flag, signing.
     public let config: RemoteConfig
     let client: HTTPClient
+    /// The same client with a body limit, for action entries (an entry is ~150 bytes of JSON).
+    let documentClient: HTTPClient
+    /// Largest action entry accepted from a remote.
+    static let maxActionBytes: Int64 = 64 << 10
     /// Downloads of one object tried before giving up when the bytes do not verify.
     let verifyAttempts: Int
     /// The store of a `file://` remote (its opening error when it could not be opened); nil over HTTP.
@@ -29,6 +33,8 @@ public final class RemoteStore: @unchecked Sendable {
         options.followRedirects = false
         self.config = config
         self.client = HTTPClient(options: options)
+        options.maxBytes = RemoteStore.maxActionBytes
+        self.documentClient = HTTPClient(options: options)
         self.verifyAttempts = max(1, verifyAttempts)
         self.directory = config.directoryPath.map { path in
             Result { try Store(root: URL(fileURLWithPath: path), report: { _ in }) }
@@ -87,7 +93,7 @@ public final class RemoteStore: @unchecked Sendable {
         var reason = ""
         for _ in 0..<verifyAttempts {
             let data: Data
-            do { data = try client.get(url).0 } catch HTTPError.status(_, _, 404) { return nil }
+            do { data = try documentClient.get(url).0 } catch HTTPError.status(_, _, 404) { return nil }
             do { return try JSONDecoder().decode(ActionEntry.self, from: data) } catch {
                 reason = "not an action entry: \(Store.oneLine(error))"
             }
@@ -143,7 +149,7 @@ public final class RemoteStore: @unchecked Sendable {
             return Int64((try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? Int) ?? 0)
         }
         for _ in 0..<verifyAttempts {
-            if store.hasObject(hash) { return 0 }
+            if store.refreshObject(hash) { return 0 }
             let partial = PartialDownload(store: store, hash: hash)
             let received = try client.get(url, to: URL(fileURLWithPath: partial.path), resume: partial.resumable).bytesReceived
             do {

@@ -58,6 +58,8 @@ public struct RemoteSync {
     /// or nil when the remote does not have it.
     @discardableResult
     public func pull(_ key: ObjectHash) throws -> ObjectHash? {
+        let lock = try store.lockShared()   // objects arrive before the entry that makes them reachable
+        defer { lock.release() }
         if let local = try store.action(key) { return local.output }
         guard let entry = try remote.action(key) else { return nil }
         try download([entry.output, entry.record])
@@ -125,7 +127,7 @@ public struct RemoteSync {
 
     /// Downloads those of `hashes` the local store lacks.
     private func download(_ hashes: [ObjectHash]) throws {
-        let missing = hashes.filter { !store.hasObject($0) }
+        let missing = hashes.filter { !store.refreshObject($0) }
         progress.expect(objects: missing.count, bytes: nil)
         try forEachConcurrently(missing, width: parallel) { hash in
             progress.add(bytes: try remote.download(hash, into: store))

@@ -24,6 +24,8 @@ struct StorePut: ParsableCommand {
 
     func run() throws {
         let store = try options.open()
+        let lock = try store.lockShared()   // no gc between writing the objects and pinning them
+        defer { lock.release() }
         let line = TransferLine(verbosity: verbosity)
         let progress = line.progress("store put")
         let sizes = files.map { Int64((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int ?? 0) }
@@ -42,7 +44,7 @@ struct StorePut: ParsableCommand {
                 line.end()
                 print("\(hash.hex)  \(path)")
             }
-            if let pin { try store.setRef("pin/\(pin)", to: hash) }
+            if let pin { try store.setCompleteRef("pin/\(pin)", to: hash) }
             progress.add(bytes: size)
         }
     }

@@ -10,14 +10,18 @@ Usage: http_server.py ROOT. Binds 127.0.0.1 on a free port, prints "PORT <n>" an
   GET /slow/NAME            sends nothing for 5 s (idle-timeout tests)
   GET /auth/NAME            401 unless "Authorization: Bearer secret-token"
   GET /basic/NAME           401 unless HTTP Basic user "u", password "p4ss"
+  GET /redirect/URL         302 to URL (percent-encoded in the path)
+  GET /slowish/NAME         like /files/NAME, sent in 4 pieces 50 ms apart (concurrent-fetch tests)
   PUT /files/NAME           stores the body
   anything else             404
-Each request is appended to ROOT/requests.log as "METHOD PATH RANGE".
+Each request is appended to ROOT/requests.log as "METHOD PATH RANGE", and to ROOT/auth.log as
+"METHOD PATH AUTHORIZATION" (the header's value, or "-": credential-scoping tests read it).
 """
 import base64
 import os
 import sys
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ROOT = sys.argv[1]
@@ -31,12 +35,14 @@ class Handler(BaseHTTPRequestHandler):
     def record(self):
         with open(os.path.join(ROOT, "requests.log"), "a") as log:
             log.write(f"{self.command} {self.path} {self.headers.get('Range', '-')}\n")
+        with open(os.path.join(ROOT, "auth.log"), "a") as log:
+            log.write(f"{self.command} {self.path} {self.headers.get('Authorization', '-')}\n")
 
     def path_of(self, prefix):
         name = self.path[len(prefix):]
         return os.path.join(ROOT, "files", name), name
 
-    def send_file(self, path, head=False, cut=False, ranges=True):
+    def send_file(self, path, head=False, cut=False, ranges=True, slow=False):
         if not os.path.isfile(path):
             self.send_error(404)
             return
@@ -63,6 +69,13 @@ class Handler(BaseHTTPRequestHandler):
             self.wfile.write(body[: len(body) // 2])
             self.wfile.flush()
             self.close_connection = True
+            return
+        if slow:
+            step = max(1, len(body) // 4)
+            for i in range(0, len(body), step):
+                self.wfile.write(body[i:i + step])
+                self.wfile.flush()
+                time.sleep(0.05)
             return
         self.wfile.write(body)
 
@@ -92,6 +105,13 @@ class Handler(BaseHTTPRequestHandler):
             self.send_file(path, cut=self.first_time("cut/" + name))
         elif self.path.startswith("/norange/"):
             self.send_file(self.path_of("/norange/")[0], ranges=False)
+        elif self.path.startswith("/slowish/"):
+            self.send_file(self.path_of("/slowish/")[0], slow=True)
+        elif self.path.startswith("/redirect/"):
+            self.send_response(302)
+            self.send_header("Location", urllib.parse.unquote(self.path[len("/redirect/"):]))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
         elif self.path.startswith("/slow/"):
             time.sleep(5)
             self.send_error(404)
