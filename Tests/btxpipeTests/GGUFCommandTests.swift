@@ -28,7 +28,7 @@ final class GGUFCommandTests: XCTestCase {
         let damaged = dir.url.appendingPathComponent("damaged.gguf")
         try Data(try Data(contentsOf: fixtures.appendingPathComponent("tiny-dense.gguf")).prefix(5000)).write(to: damaged)
         let result = try btx(["import", "gguf", "damaged.gguf"], in: dir, expect: 1)
-        XCTAssertTrue(result.stderr.hasPrefix("btxpipe: damaged.gguf: ") && result.stderr.contains("truncated"), result.stderr)
+        XCTAssertTrue(result.stderr.hasPrefix("btxpipe: ") && result.stderr.contains("/damaged.gguf: ") && result.stderr.contains("truncated"), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
     }
 }

@@ -78,7 +78,7 @@ struct GGUFFileCursor {
         let raw = try integer(UInt64.self, field: field)
         let (need, overflow) = Int(clamping: raw).multipliedReportingOverflow(by: max(minimumBytes, 1))
         guard raw <= UInt64(Int.max), !overflow, need <= remaining else {
-            throw malformed(field, "count \(raw) needs at least \(raw) × \(minimumBytes) bytes but only \(remaining) are left in the file")
+            throw malformed(field, "count \(raw) needs at least \(raw) × \(minimumBytes) bytes but only \(remaining) are left in the file (truncated?)")
         }
         return Int(raw)
     }
