@@ -109,6 +109,8 @@ final class GGUFImporterTests: XCTestCase {
         }.contains("tensor blk.0.attn_q.weight: unsupported: ggml type q5_0"))
         XCTAssertTrue(try importError { try replace("\u{4}\0\0\0\0\0\0\0gpt2", with: "\u{4}\0\0\0\0\0\0\0bert", in: &$0) }
             .contains("tokenizer.ggml.model: unsupported: tokenizer model \"bert\""))
+        XCTAssertTrue(try importError { try replace("\u{5}\0\0\0\0\0\0\0gpt-2", with: "\u{5}\0\0\0\0\0\0\0qwen2", in: &$0) }
+            .contains("tokenizer.ggml.pre: unsupported: pre-tokenizer \"qwen2\""))
         XCTAssertTrue(try importError { try replace("blk.1.ffn_up.weight", with: "blk.1.ffn_up.bias__", in: &$0) }
             .contains("tensor blk.1.ffn_up.bias__: unsupported"))
         XCTAssertTrue(try importError { try replace("llama.block_count", with: "llama.block_c0unt", in: &$0) }

@@ -8,9 +8,9 @@ import Foundation
 /// `GPT2Tokenizer`, then `add_gguf_special_tokens` and `set_split_regex`).
 ///
 /// Supported: `tokenizer.ggml.model` "gpt2" (byte-level BPE with merges) with the GPT-2 split
-/// (`tokenizer.ggml.pre` absent, "default", "gpt-2", "smollm") or Llama 3's ("llama-bpe",
-/// "llama3", "llama-v3", "smaug-bpe", "dbrx", "falcon3"). Other models and pre-tokenizers are
-/// refused by name: guessing would tokenize differently from llama.cpp.
+/// (`tokenizer.ggml.pre` absent, "default", "gpt-2", "smollm"). Other models and pre-tokenizers
+/// (Llama 3's "llama-bpe", Qwen's, …) are refused by name: guessing would tokenize differently from
+/// llama.cpp. TODO: Llama 3's split regex, once a fixture proves it against transformers.
 struct GGUFTokenizer {
     let path: String
     let tokens: [String]
@@ -23,10 +23,8 @@ struct GGUFTokenizer {
     let chatTemplate: String?
     let contextLength: Int?
 
+    /// `tokenizer.ggml.pre` values that mean GPT-2's own split (transformers' ByteLevel default).
     static let gpt2Splits: Set<String> = ["", "default", "gpt-2", "gpt2", "smollm"]
-    static let llama3Splits: Set<String> = ["llama-bpe", "llama3", "llama-v3", "smaug-bpe", "dbrx", "falcon3"]
-    /// Llama 3's pre-tokenizer regex (as transformers' `_LLAMA3_SPLIT`).
-    static let llama3Regex = #"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"#
 
     /// Reads and checks the tokenizer metadata of `reader`.
     init(reader: GGUFReader) throws {
@@ -38,7 +36,7 @@ struct GGUFTokenizer {
                                         feature: "tokenizer model \"\(model)\" (btxpipe rebuilds \"gpt2\" byte-level BPE)")
         }
         pre = reader.metadata["tokenizer.ggml.pre"]?.stringValue ?? ""
-        guard GGUFTokenizer.gpt2Splits.contains(pre) || GGUFTokenizer.llama3Splits.contains(pre) else {
+        guard GGUFTokenizer.gpt2Splits.contains(pre) else {
             throw GGUFError.unsupported(file: path, field: "metadata tokenizer.ggml.pre", feature: "pre-tokenizer \"\(pre)\"")
         }
         let tokens = try GGUFTokenizer.strings(reader, "tokenizer.ggml.tokens")
@@ -109,12 +107,7 @@ struct GGUFTokenizer {
 
     /// `tokenizer.json`.
     func tokenizerJSON() throws -> JSONValue {
-        let byteLevel: JSONValue = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
-        let preTokenizer: JSONValue = GGUFTokenizer.llama3Splits.contains(pre)
-            ? ["type": "Sequence", "pretokenizers": [
-                ["type": "Split", "pattern": ["Regex": .string(GGUFTokenizer.llama3Regex)], "behavior": "Isolated", "invert": false],
-                ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false]]]
-            : byteLevel
+        let preTokenizer: JSONValue = ["type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": true]
         let added: [JSONValue] = addedTokens().map {
             ["id": .int(Int64($0.id)), "content": .string($0.content), "single_word": false, "lstrip": false,
              "rstrip": false, "normalized": false, "special": .bool($0.special)]
