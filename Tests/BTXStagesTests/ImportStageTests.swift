@@ -17,7 +17,7 @@ final class ImportStageTests: XCTestCase {
         let output = try ImportStage().run(context(store, ["path": .string(path)]))
         XCTAssertEqual(output, try HFImporter.importModel(URL(fileURLWithPath: path), into: store))
         XCTAssertThrowsError(try ImportStage().validate(StageParams(["path": 3]))) { XCTAssertTrue("\($0)".hasPrefix("parameter 'path'"), "\($0)") }
-        XCTAssertThrowsError(try ImportStage().validate(StageParams(["path": "x", "format": "gguf"]))) { XCTAssertTrue("\($0)".hasPrefix("parameter 'format'"), "\($0)") }
+        XCTAssertThrowsError(try ImportStage().validate(StageParams(["path": "x", "format": "onnx"]))) { XCTAssertTrue("\($0)".hasPrefix("parameter 'format'"), "\($0)") }
     }
 
     func testSourceFingerprintFollowsTheCheckpointFiles() throws {

@@ -33,5 +33,6 @@ public enum ReferencePython {
 /// A reference check that could not run where it must (`BTXPIPE_REQUIRE_REFERENCE=1`).
 public struct ReferenceStackMissing: Error, CustomStringConvertible {
     public let why: String
+    public init(why: String) { self.why = why }
     public var description: String { "reference check cannot run: \(why)" }
 }
