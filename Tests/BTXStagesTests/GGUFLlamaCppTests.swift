@@ -19,7 +19,11 @@ final class GGUFLlamaCppTests: XCTestCase {
         let session = try GenerationSession(model, store: store, threads: 2)
         let ids = try session.encode(prompt)
         let mine = try session.generate(prompt: ids, maxNewTokens: newTokens, temperature: 0, topK: 0, topP: 1, seed: 0) { _ in }
-        let out = try GGUFTestModels.reference("greedy", [url.path, prompt, "\(newTokens)"], modules: ["llama_cpp", "numpy"])
+        let logitsFile = dir.url.appendingPathComponent("\(label).logits.f32")
+        let out = try GGUFTestModels.reference("greedy", [url.path, prompt, "\(newTokens)", logitsFile.path], modules: ["llama_cpp", "numpy"])
+        let theirLogits = try Data(contentsOf: logitsFile).withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+        let myLogits = try ModelWeights(model, store: store).logits([ids])
+        print("llama.cpp vs btxpipe prompt logits (\(label)): max |Δ| \(HFFixtures.maxError(myLogits, theirLogits)), max |logit| \(myLogits.map(abs).max() ?? 0)")
         let json = try JSONValue.parse(Data(out.utf8))
         let theirPrompt = json["prompt"]?.arrayValue?.compactMap(\.intValue) ?? []
         let theirs = Array((json["continuation"]?.arrayValue?.compactMap(\.intValue) ?? []).prefix(mine.count))

@@ -12,9 +12,10 @@
     python gguf_reference.py convert LLAMA_CPP_DIR HF_DIR OUT.gguf OUTTYPE
         llama.cpp's convert_hf_to_gguf.py on HF_DIR. The BPE pre-tokenizer hash check is answered
         "gpt-2" (btxpipe's byte-level BPE splits with GPT-2's regex; its hash is in no list).
-    python gguf_reference.py greedy FILE.gguf PROMPT_TEXT N
+    python gguf_reference.py greedy FILE.gguf PROMPT_TEXT N [LOGITS_OUT]
         llama.cpp (llama-cpp-python) tokenizes PROMPT_TEXT (no BOS) and continues it greedily N
-        tokens: JSON {"prompt": ids, "continuation": ids}.
+        tokens: JSON {"prompt": ids, "continuation": ids}; LOGITS_OUT gets the prompt's logits
+        [T, V] as raw f32.
 """
 import json
 import os
@@ -71,12 +72,15 @@ def convert(llama_cpp, hf_dir, out, outtype):
     module.main()
 
 
-def greedy(path, prompt, n):
+def greedy(path, prompt, n, logits_out=None):
     from llama_cpp import Llama
-    llm = Llama(model_path=path, n_ctx=64, n_batch=64, n_threads=2, verbose=False)
+    # NOTE: logits_all: without it llama-cpp-python 0.3.36 does not keep the logits the loop reads.
+    llm = Llama(model_path=path, n_ctx=64, n_batch=64, n_threads=2, verbose=False, logits_all=True)
     ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=False)
     llm.reset()
     llm.eval(ids)
+    if logits_out:
+        np.asarray(llm.scores[:len(ids)], dtype=np.float32).tofile(logits_out)
     out = []
     for _ in range(int(n)):
         token = int(np.argmax(llm.scores[llm.n_tokens - 1]))
