@@ -2,18 +2,8 @@ import Foundation
 import TestSupport
 import XCTest
 
-/// `btxpipe export … --format gguf` through the real binary.
-final class GGUFCommandTests: XCTestCase {
-    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Fixtures/hf")
-
-    @discardableResult
-    private func btx(_ arguments: [String], in dir: TemporaryDirectory, expect status: Int32 = 0) throws -> CommandResult {
-        let result = try BTXPipeBinary.run(arguments, in: dir.url, environment: ["NO_COLOR": "1"])
-        XCTAssertEqual(result.status, status, "btxpipe \(arguments.joined(separator: " ")):\n\(result.stdout)\n\(result.stderr)")
-        return result
-    }
-
+/// `btxpipe export … --format gguf` through the real binary (with the HF command tests' fixtures and helper).
+extension HFCommandTests {
     func testAGGUFPathExportsGGUFAndToStoreStoresTheFileUnderItsSHA256() throws {
         let dir = try TemporaryDirectory()
         try btx(["import", "hf", fixtures.appendingPathComponent("mixtral").path, "--name", "mix"], in: dir)
