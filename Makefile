@@ -51,11 +51,12 @@ hf-venv:
 # llama.cpp itself, for the GGUF export tests: llama-cpp-python compiles it from source with cmake
 # (portable AVX2 build, so pip's cached wheel runs on both the AVX2 AMD and the AVX-512 Intel
 # machines), into the shared hf-venv; its sdist is kept unpacked under .build/ for llama.cpp's
-# converter (convert_hf_to_gguf.py + gguf-py). Paid once per machine (pip caches the wheel); a build
+# converter (convert_hf_to_gguf.py + gguf-py). No multimodal library (LLAVA_BUILD=OFF: a third of the
+# build, unused). Paid once per machine (pip caches the wheel); a build
 # that fails stops `make test` here, loudly.
 LLAMA_CPP_VERSION := 0.3.36
 LLAMA_CPP_SDIST := .build/llama-cpp-sdist
-LLAMA_CPP_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF
+LLAMA_CPP_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAVA_BUILD=OFF
 
 llama-cpp: deps hf-venv
 	@test -f $(LLAMA_CPP_SDIST)/llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/convert_hf_to_gguf.py || { \
