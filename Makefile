@@ -12,7 +12,7 @@ BIN := .build/release/btxpipe
 # they are not part of `make run`.
 BUILD_DEBS := libopenblas-dev libzstd-dev libcurl4-openssl-dev zlib1g-dev pkg-config
 DATA_DEBS := libpython3.11-stdlib dict-foldoc dict-wn pari-doc
-TEST_DEBS := nginx python3 zstd slurm-wlm munge chromium
+TEST_DEBS := nginx python3 zstd slurm-wlm munge chromium cmake
 
 # $(call install-debs,PACKAGES): installs those that are missing (apt-get update once first); a
 # no-op when all are there. Without root, apt cannot run: one line names the packages and the
@@ -31,7 +31,7 @@ endef
 STAMP := .build/.debs-run
 TEST_STAMP := .build/.debs-test
 
-.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak smollm2
+.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak smollm2 llama-cpp
 
 all: build
 
@@ -89,7 +89,33 @@ smollm2: $(SMOLLM2_GOLDEN)
 $(SMOLLM2_GOLDEN): $(SMOLLM2_GGUF) Tests/Fixtures/gguf/make_fixtures.py | hf-venv
 	$(HF_VENV)/bin/python Tests/Fixtures/gguf/make_fixtures.py smollm2 $(SMOLLM2_GGUF) $(SMOLLM2_DIR)/golden
 
-test: test-deps hf-venv smollm2
+
+# llama.cpp itself, for the GGUF export tests: llama-cpp-python compiles it from source with cmake
+# (portable AVX2 build, so pip's cached wheel runs on both the AVX2 AMD and the AVX-512 Intel
+# machines), into the shared hf-venv; its sdist is kept unpacked under .build/ for llama.cpp's
+# converter (convert_hf_to_gguf.py + gguf-py). No multimodal library (LLAVA_BUILD=OFF: a third of the
+# build, unused). Paid once per machine (pip caches the wheel); a build
+# that fails stops `make test` here, loudly.
+LLAMA_CPP_VERSION := 0.3.36
+LLAMA_CPP_SDIST := .build/llama-cpp-sdist
+LLAMA_CPP_CMAKE := -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF -DLLAVA_BUILD=OFF
+
+llama-cpp: test-deps hf-venv
+	@test -f $(LLAMA_CPP_SDIST)/llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/convert_hf_to_gguf.py || { \
+	  mkdir -p $(LLAMA_CPP_SDIST) && \
+	  $(HF_VENV)/bin/pip download -q --no-deps --no-binary llama-cpp-python llama-cpp-python==$(LLAMA_CPP_VERSION) -d $(LLAMA_CPP_SDIST) && \
+	  tar xzf $(LLAMA_CPP_SDIST)/llama_cpp_python-$(LLAMA_CPP_VERSION).tar.gz -C $(LLAMA_CPP_SDIST) \
+	    llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/convert_hf_to_gguf.py \
+	    llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/conversion llama_cpp_python-$(LLAMA_CPP_VERSION)/vendor/llama.cpp/gguf-py; } || { \
+	  echo "llama-cpp: FAILED to fetch the llama-cpp-python $(LLAMA_CPP_VERSION) sdist" >&2; exit 1; }
+	@$(HF_VENV)/bin/python -c "import llama_cpp, diskcache" 2>/dev/null || { \
+	  echo "llama-cpp: building llama-cpp-python $(LLAMA_CPP_VERSION) (compiles llama.cpp: many minutes, once per machine)"; \
+	  CMAKE_ARGS="$(LLAMA_CPP_CMAKE)" CMAKE_BUILD_PARALLEL_LEVEL=2 timeout 3600 $(HF_VENV)/bin/pip install -q \
+	    --no-binary llama-cpp-python llama-cpp-python==$(LLAMA_CPP_VERSION) && \
+	  $(HF_VENV)/bin/python -c "import llama_cpp"; } || { \
+	  echo "llama-cpp: FAILED to build llama-cpp-python (needs cmake and a C++ compiler); the llama.cpp tests cannot run" >&2; exit 1; }
+
+test: test-deps hf-venv smollm2 llama-cpp
 	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	BTXPIPE_REQUIRE_REFERENCE=1 BTXPIPE_MOTO_SERVER="$(MOTO_SERVER)" BTXPIPE_HF_PYTHON="$(CURDIR)/$(HF_VENV)/bin/python" \
 	  BTXPIPE_SMOLLM2_GGUF="$(CURDIR)/$(SMOLLM2_GGUF)" \

@@ -148,7 +148,7 @@ struct TrainingLoop {
                 state.tensors[name] = TrainingState.Tensor(shape: entry.shape, values: try context.store.floats(entry))
             } catch let error as StoreError {
                 context.log("checkpoint tensor \(name) unreadable (\(error)); ignoring the checkpoint and starting from scratch")
-                return []
+                return ([], [])
             }
         }
         for (name, value) in checkpoint.metadata["scalars"]?.objectValue ?? [:] {

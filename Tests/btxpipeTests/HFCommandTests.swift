@@ -4,11 +4,11 @@ import XCTest
 
 /// End-to-end tests of `import hf`, `export --format hf` and `generate` through the real binary.
 final class HFCommandTests: XCTestCase {
-    private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures/hf")
 
     @discardableResult
-    private func btx(_ arguments: [String], in dir: TemporaryDirectory, expect status: Int32 = 0) throws -> CommandResult {
+    func btx(_ arguments: [String], in dir: TemporaryDirectory, expect status: Int32 = 0) throws -> CommandResult {
         let result = try BTXPipeBinary.run(arguments, in: dir.url, environment: ["NO_COLOR": "1"])
         XCTAssertEqual(result.status, status, "btxpipe \(arguments.joined(separator: " ")):\n\(result.stdout)\n\(result.stderr)")
         return result

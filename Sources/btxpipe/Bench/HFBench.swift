@@ -40,8 +40,13 @@ struct HFBench: BenchSuite {
 
     /// A seeded random dense model stored tensor by tensor.
     static func randomModel(_ config: LlamaConfig, store: Store) throws -> Manifest {
-        var manifest = Manifest(kind: "model", metadata: ["config": try ModelArchitecture(llama: config).configJSON()])
-        let parameters = ParameterSet(layout: LlamaParameters.layout(config))
+        try randomModel(ModelArchitecture(llama: config), store: store)
+    }
+
+    /// A seeded random dense or MoE model stored tensor by tensor (its parameter memory freed on return).
+    static func randomModel(_ architecture: ModelArchitecture, store: Store) throws -> Manifest {
+        var manifest = Manifest(kind: "model", metadata: ["config": try architecture.configJSON()])
+        let parameters = ParameterSet(layout: architecture.layout)
         LlamaParameters.initialize(parameters, seed: 1)
         for e in parameters.entries {
             let bytes = UnsafeRawBufferPointer(start: parameters.storage + e.offset, count: e.count * 4)
