@@ -74,8 +74,10 @@ public struct GGUFExporter {
         var metadata = Self.modelMetadata(architecture, name: name, fileType: fileType)
         if let tokenizer = manifest.objects["tokenizer.json"] {
             let special = try HFExporter().specialTokens(manifest, store: store)
+            let config = try tokenizerConfig(manifest, store, maxLength: architecture.llama.maxPositionEmbeddings)
             metadata += try GGUFTokenizerMetadata.metadata(try store.object(tokenizer), vocabSize: architecture.llama.vocabSize,
-                                                           bos: special.bos, eos: special.eos, chatTemplate: try chatTemplate(manifest, store))
+                                                           bos: special.bos, eos: special.eos, pad: config.pad, unk: config.unk,
+                                                           chatTemplate: config.chatTemplate)
         } else {
             warn("the model has no tokenizer.json: the GGUF file has no vocabulary and llama.cpp will not load it")
         }
@@ -154,9 +156,20 @@ public struct GGUFExporter {
     }
 
     /// `chat_template` of the model's tokenizer_config.json, when it has one.
-    func chatTemplate(_ manifest: Manifest, _ store: Store) throws -> String? {
-        guard let object = manifest.objects["tokenizer_config.json"] else { return nil }
-        return (try? JSONValue.parse(try store.object(object)))?["chat_template"]?.stringValue
+    /// What llama.cpp's converter reads from the `tokenizer_config.json` an HF export of this model
+    /// carries (gguf-py `SpecialVocab`): the chat template and the pad / unk token ids.
+    func tokenizerConfig(_ manifest: Manifest, _ store: Store, maxLength: Int) throws
+        -> (chatTemplate: String?, pad: Int?, unk: Int?) {
+        let tokenizer = try? HFTokenizerFile.tokenizer(manifest, store: store)
+        let data = try manifest.objects["tokenizer_config.json"].map { try store.object($0) }
+            ?? HFTokenizerFile.config(for: tokenizer, maxLength: maxLength)
+        let config = try? JSONValue.parse(data)
+        func id(_ key: String) -> Int? {
+            // A special token is written either as its text or as an AddedToken object.
+            guard let text = config?[key]?.stringValue ?? config?[key]?["content"]?.stringValue else { return nil }
+            return tokenizer?.id(of: text).map { Int($0) }
+        }
+        return (config?["chat_template"]?.stringValue, id("pad_token"), id("unk_token"))
     }
 
     /// Streams one store tensor, Q/K rows permuted, converted to the planned type chunk by chunk.

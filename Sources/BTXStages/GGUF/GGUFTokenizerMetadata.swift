@@ -16,8 +16,9 @@ enum GGUFTokenizerMetadata {
     enum TokenType: Int32 { case normal = 1, unknown = 2, control = 3, userDefined = 4, unused = 5, byte = 6 }
 
     /// The metadata for `tokenizer.json` (`data`) of a model with `vocabSize` ids; `bos`/`eos` as the
-    /// model records them; `chatTemplate` from `tokenizer_config.json` when the model has one.
-    static func metadata(_ data: Data, vocabSize: Int, bos: Int?, eos: Int?, chatTemplate: String?) throws -> [(key: String, value: GGUFValue)] {
+    /// model records them; `pad`/`unk` and `chatTemplate` from `tokenizer_config.json` when it names them.
+    static func metadata(_ data: Data, vocabSize: Int, bos: Int?, eos: Int?, pad: Int? = nil, unk: Int? = nil,
+                         chatTemplate: String?) throws -> [(key: String, value: GGUFValue)] {
         func bad(_ field: String, _ expected: String) -> GGUFExportError { .badTokenizer(field: field, expected: expected) }
         guard let json = try? JSONValue.parse(data), let model = json["model"] else { throw bad("(top level)", "a tokenizer.json object") }
         guard model["type"]?.stringValue == "BPE" else { throw bad("model.type", "\"BPE\" (found \(model["type"]?.stringValue ?? "none"))") }
@@ -52,6 +53,8 @@ enum GGUFTokenizerMetadata {
         if kind == .gpt2 { out.append(("tokenizer.ggml.merges", .array(.string, try merges(model).map { .string($0) }))) }
         if let bos { out.append(("tokenizer.ggml.bos_token_id", .uint32(UInt32(bos)))) }
         if let eos { out.append(("tokenizer.ggml.eos_token_id", .uint32(UInt32(eos)))) }
+        if let unk { out.append(("tokenizer.ggml.unknown_token_id", .uint32(UInt32(unk)))) }
+        if let pad { out.append(("tokenizer.ggml.padding_token_id", .uint32(UInt32(pad)))) }
         let (addBOS, addEOS) = addsSpecials(json["post_processor"])
         out += [("tokenizer.ggml.add_bos_token", .bool(addBOS)), ("tokenizer.ggml.add_eos_token", .bool(addEOS))]
         if let chatTemplate { out.append(("tokenizer.chat_template", .string(chatTemplate))) }
