@@ -17,16 +17,7 @@ final class RecordingObserver: RunObserver, @unchecked Sendable {
 }
 
 final class RunnerTests: XCTestCase {
-    private let text = """
-    name: r
-    stages:
-      a: {kind: emit, params: {value: A}}
-      t:
-        foreach: [x, y]
-        kind: emit
-        params: {value: "${item}"}
-      m: {kind: join, inputs: {parts: [a, 't[*]']}}
-    """
+    private let text = Toy.fanInSpec
 
     private func run(_ text: String, store: Store, configure: (inout RunOptions) -> Void = { _ in },
                      observer: RunObserver = RecordingObserver()) throws -> [String: StageOutcome] {

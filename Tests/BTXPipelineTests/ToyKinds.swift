@@ -4,6 +4,18 @@ import Foundation
 
 /// Toy stage kinds for planner and runner tests: outputs are metadata only, so they need no objects.
 enum Toy {
+    /// A fan-out joined with a plain stage: the runner tests' pipeline, and a seed of the spec fuzzer.
+    static let fanInSpec = """
+    name: r
+    stages:
+      a: {kind: emit, params: {value: A}}
+      t:
+        foreach: [x, y]
+        kind: emit
+        params: {value: "${item}"}
+      m: {kind: join, inputs: {parts: [a, 't[*]']}}
+    """
+
     /// Outputs `{"value": value}`; `value` is any string, `count` an integer in 0...10.
     struct Emit: StageKind {
         static let name = "emit"

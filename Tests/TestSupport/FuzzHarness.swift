@@ -1,22 +1,17 @@
+import BTXTensor
 import Foundation
 
 /// Deterministic, seeded mutations of valid inputs, the kinds that break parsers: bit flips,
 /// truncations, splices from other inputs, deleted or duplicated ranges, and length fields that lie
 /// (a little-endian 16/32/64-bit integer overwritten with 0, 2^31, 2^50, all ones, …).
 public struct Mutator {
-    private var state: UInt64
+    private var rng: SplitMix64
 
     /// A mutator whose sequence is fixed by `seed`.
-    public init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    public init(seed: UInt64) { rng = SplitMix64(seed: seed &* 0x9E37_79B9_7F4A_7C15 | 1) }
 
-    /// The next pseudo-random number (SplitMix64).
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    /// The next pseudo-random number.
+    public mutating func next() -> UInt64 { rng.next() }
 
     /// A number in 0..<n (n > 0).
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
