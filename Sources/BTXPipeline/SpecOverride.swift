@@ -67,6 +67,9 @@ public struct SpecOverride: Equatable, Sendable, CustomStringConvertible {
 }
 
 extension SpecLayers {
+    /// The top-level keys that hold one entry each, and where.
+    static let singleEntries: [String: WritableKeyPath<SpecLayers, SpecEntry?>] =
+        ["name": \.name, "store": \.store, "remotes": \.remotes, "slurm": \.slurm]
     /// The top-level keys an override may start with.
     static let overridableKeys = ["name", "store", "remotes", "slurm"] + mergedSections
 
@@ -83,11 +86,11 @@ extension SpecLayers {
             throw SpecError.badOverride(override.description, problem: "'\(top)' cannot be set\(hint); "
                                         + "paths start with \(SpecLayers.overridableKeys.joined(separator: ", "))")
         }
-        guard SpecLayers.mergedSections.contains(top) else {
-            let old = entry(top) ?? SpecEntry(key: top, keyNode: Node(top), value: Node([(Node, Node)]()), reader: reader)
+        if let path = SpecLayers.singleEntries[top] {
+            let old = self[keyPath: path] ?? SpecEntry(key: top, keyNode: Node(top), value: Node([(Node, Node)]()), reader: reader)
             var updated = old
             updated.value = try override.setting(override.path.dropFirst(), in: old.value, to: value)
-            setEntry(top, updated)
+            self[keyPath: path] = updated
             return
         }
         guard override.path.count >= 2 else {
@@ -102,23 +105,5 @@ extension SpecLayers {
             entries.append(SpecEntry(key: name, keyNode: Node(name), value: node, reader: reader))
         }
         sections[top] = entries
-    }
-
-    private func entry(_ key: String) -> SpecEntry? {
-        switch key {
-        case "name": return name
-        case "store": return store
-        case "slurm": return slurm
-        default: return remotes
-        }
-    }
-
-    private mutating func setEntry(_ key: String, _ entry: SpecEntry) {
-        switch key {
-        case "name": name = entry
-        case "store": store = entry
-        case "slurm": slurm = entry
-        default: remotes = entry
-        }
     }
 }

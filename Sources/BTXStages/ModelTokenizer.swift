@@ -35,15 +35,14 @@ enum ModelTokenizer {
         guard let object = manifest.objects["tokenizer.json"] else {
             throw StageError.failed("input '\(input)' (a '\(manifest.kind)' manifest) has no tokenizer.json object (expected a tokenizer or a model with one)")
         }
-        let config = try manifest.objects["tokenizer_config.json"].map { try context.store.object($0) }
-        do { return (try HFTokenizer(json: try context.store.object(object), config: config), object) } catch {
+        do { return (try HFTokenizerFile.tokenizer(manifest, store: context.store)!, object) } catch {
             throw StageError.failed("input '\(input)': \(error)")
         }
     }
 
-    /// Throws, in one line naming both inputs and both tokenizers, when the model of input `modelInput`
-    /// and the tokens of the `data` list input (or any other model/tokens inputs in `others`) do not
-    /// share one tokenizer. Inputs that record none are not compared.
+    /// Throws, in one line naming both inputs and both tokenizers, when the manifests of the inputs
+    /// `names` (each a single or list input) do not all share one tokenizer. Inputs that record none
+    /// are not compared.
     static func checkSame(_ context: StageContext, inputs names: [String]) throws {
         var first: (name: String, hash: ObjectHash)?
         for name in names {

@@ -30,6 +30,7 @@ struct Push: ParsableCommand {
                                      "objects": objects.map { JSONValue.int(Int64($0)) } ?? .null]))
             }
             defer { if output.json { output.print(.array(rows)) } }
+            let line = TransferLine(verbosity: options.verbosity)
             for remote in remotes {
                 for step in steps {
                     guard case .cached = step.reason, let key = step.key?.hash else {
@@ -37,7 +38,6 @@ struct Push: ParsableCommand {
                         if !output.json { print("\(step.stage)  not cached here: skipped") }
                         continue
                     }
-                    let line = TransferLine(verbosity: options.verbosity)
                     let progress = line.progress("push \(step.stage) to \(remote.config.name)")
                     defer { line.end() }
                     do {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BTXPipeline
+import BTXStages
 import BTXStore
 import Foundation
 
@@ -73,7 +74,7 @@ struct Report: ParsableCommand {
             return JSONValue.object(object).canonicalData
         case "report.html":
             let html = String(decoding: data, as: UTF8.self)
-            let rows = walls.map { "<tr><td>\(escape($0.stage))</td><td>\(ProgressView.duration($0.seconds))</td></tr>\n" }.joined()
+            let rows = walls.map { "<tr><td>\(ReportRenderer.escape($0.stage))</td><td>\(ProgressView.duration($0.seconds))</td></tr>\n" }.joined()
             let total = ProgressView.duration(walls.reduce(0) { $0 + $1.seconds })
             let table = "<h2>Wall time per stage</h2>\n<table>\n<tr><th>stage</th><th>wall time</th></tr>\n\(rows)"
                 + "<tr><td>total (sum)</td><td>\(total)</td></tr>\n</table>\n"
@@ -83,7 +84,4 @@ struct Report: ParsableCommand {
         }
     }
 
-    private static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;").replacingOccurrences(of: ">", with: "&gt;")
-    }
 }

@@ -29,8 +29,10 @@ public final class BPEEncoder: TokenEncoder {
 
     /// Splits off the special tokens `<|bos|>` / `<|eos|>` written in the text (`tokenizers` matches
     /// added tokens before anything else), encoding the text between them.
+    private static let bosBytes = Array(BPETokenizer.bosText.utf8), eosBytes = Array(BPETokenizer.eosText.utf8)
+
     private func encodeValid(_ bytes: UnsafeRawBufferPointer, into out: inout [UInt32]) {
-        let bos = Array(BPETokenizer.bosText.utf8), eos = Array(BPETokenizer.eosText.utf8)
+        let bos = Self.bosBytes, eos = Self.eosBytes
         var start = 0, i = 0
         while i + bos.count <= bytes.count {
             if bytes[i] == bos[0] && bytes[i + 1] == bos[1] {

@@ -155,7 +155,6 @@ public struct GGUFExporter {
         return out
     }
 
-    /// `chat_template` of the model's tokenizer_config.json, when it has one.
     /// What llama.cpp's converter reads from the `tokenizer_config.json` an HF export of this model
     /// carries (gguf-py `SpecialVocab`): the chat template and the pad / unk token ids.
     func tokenizerConfig(_ manifest: Manifest, _ store: Store, maxLength: Int) throws

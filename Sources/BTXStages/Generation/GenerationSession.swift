@@ -26,8 +26,7 @@ public final class GenerationSession {
             return
         }
         do {
-            let config = try manifest.objects["tokenizer_config.json"].map { try store.object($0) }
-            let t = try HFTokenizer(json: try store.object(object), config: config)
+            let t = try HFTokenizerFile.tokenizer(manifest, store: store)!  // tokenizer.json is there (guard above)
             (tokenizer, encoder, tokenizerProblem) = (t, t.makeEncoder(), nil)
         } catch let error as TokenizerError {
             (tokenizer, encoder, tokenizerProblem) = (nil, nil, "\(error)")

@@ -59,9 +59,12 @@ struct BenchReport {
     }
 
     /// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
-    static func peakRSSMiB() -> Double {
+    static func peakRSSMiB() -> Double { procStatusMiB("VmHWM:") }
+
+    /// A memory line of /proc/self/status (`key` such as "VmHWM:"), in MiB (Linux; 0 elsewhere).
+    static func procStatusMiB(_ key: String) -> Double {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
               let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kib / 1024
     }

@@ -39,10 +39,5 @@ extension BenchReport {
     }
 
     /// Current resident memory (VmRSS) in MiB (Linux; 0 elsewhere).
-    static func currentRSSMiB() -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib / 1024
-    }
+    static func currentRSSMiB() -> Double { BenchReport.procStatusMiB("VmRSS:") }
 }

@@ -28,7 +28,7 @@ struct StorePut: ParsableCommand {
         defer { lock.release() }
         let line = TransferLine(verbosity: verbosity)
         let progress = line.progress("store put")
-        let sizes = files.map { Int64((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int ?? 0) }
+        let sizes = files.map { Int64(Export.fileSize($0)) }
         progress.expect(objects: files.count, bytes: sizes.reduce(0, +))
         defer { line.end() }
         for (path, size) in zip(files, sizes) {
