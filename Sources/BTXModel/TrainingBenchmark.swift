@@ -39,16 +39,30 @@ public enum TrainingBenchmark {
         public var mfuPercent: Double { 100 * modelGFLOPs / sgemmGFLOPs }
     }
 
-    /// Config S and M of the issue: untied, f32, T 256, B 8.
+    /// The bench configs: XS is exactly the model and batch of pipelines/btx.yaml's seed stage; S and M
+    /// are untied, f32, T 256, B 8; SmolLM2-135M is the real seed of pipelines/smollm2.yaml (GQA 9/3
+    /// heads, tied 49,152-token head) at T 256, B 4.
+    public static let configNames = ["XS", "S", "M", "SmolLM2-135M"]
+
+    /// The named bench config (one of `configNames`).
     public static func setup(_ name: String) throws -> Setup {
         switch name {
+        case "XS": return Setup(name: "XS", config: try LlamaConfig(hiddenSize: 128, intermediateSize: 352, numHiddenLayers: 4,
+                                                                    numAttentionHeads: 4, vocabSize: 2048, maxPositionEmbeddings: 256),
+                                batchSize: 16, sequenceLength: 128)
         case "S": return Setup(name: "S", config: try LlamaConfig(hiddenSize: 256, intermediateSize: 688, numHiddenLayers: 4,
                                                                   numAttentionHeads: 4, vocabSize: 2048, maxPositionEmbeddings: 256),
                                batchSize: 8, sequenceLength: 256)
         case "M": return Setup(name: "M", config: try LlamaConfig(hiddenSize: 512, intermediateSize: 1376, numHiddenLayers: 8,
                                                                   numAttentionHeads: 8, vocabSize: 4096, maxPositionEmbeddings: 256),
                                batchSize: 8, sequenceLength: 256)
-        default: throw ModelError.badInput("unknown bench config '\(name)' (expected S or M)")
+        case "SmolLM2-135M":
+            return Setup(name: name, config: try LlamaConfig(hiddenSize: 576, intermediateSize: 1536, numHiddenLayers: 30,
+                                                             numAttentionHeads: 9, numKeyValueHeads: 3, vocabSize: 49152,
+                                                             ropeTheta: 100_000, rmsNormEps: 1e-5, maxPositionEmbeddings: 8192,
+                                                             tieWordEmbeddings: true),
+                         batchSize: 4, sequenceLength: 256)
+        default: throw ModelError.badInput("unknown bench config '\(name)' (expected one of \(configNames.joined(separator: ", ")))")
         }
     }
 
