@@ -4,8 +4,10 @@ import BTXPipeline
 import BTXStore
 import Foundation
 
-/// `evaluate`: held-out loss and perplexity per domain, math exact-match accuracy, routing statistics
-/// (MoE) and the compute that went into the model → an "evaluation" manifest the report reads.
+/// `evaluate`: held-out loss and perplexity per domain (with every sequence's loss, for the report's
+/// paired bootstrap), the same on mixed-domain sequences (`MixedDomainBatches`), math exact-match
+/// accuracy, routing statistics (MoE) and the compute that went into the model → an "evaluation"
+/// manifest the report reads.
 ///
 /// Inputs: `model` (a model manifest, dense or MoE) or `experts` (a list: evaluated as a BTM ensemble),
 /// `data` (tokens manifests, one per domain), optionally `math` (a corpus with held-out problems) and
@@ -17,7 +19,7 @@ import Foundation
 /// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
-    static let version = 2  // 2: metrics.jsonl output (one row per domain); refuses a model whose tokenizer differs from its data's
+    static let version = 3  // 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
     static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
     /// What a row is in the BTX comparison (the report's claims look rows up by role).
     static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
@@ -36,6 +38,7 @@ struct EvaluateStage: StageKind {
         _ = try params.string("btm_weighting", default: "likelihood", oneOf: ["likelihood", "tfidf"])
         _ = try params.double("temperature", default: 0.1, in: 1e-6...1e6)
         _ = try params.int("tfidf_tokens", default: 200_000, in: 1...1_000_000_000)
+        _ = try params.int("mixed_seed", default: 1, in: 0...Int(Int32.max))
     }
 
     func run(_ context: StageContext) throws -> Manifest {
@@ -44,15 +47,16 @@ struct EvaluateStage: StageKind {
         let corpora = try TokenCorpus.inputs(context, name: "data")
         let (model, history) = try Self.load(context, corpora: corpora, batchSize: try p.int("batch_size", default: 8),
                                              sequenceLength: try p.int("sequence_length", default: 128))
+        let maxBatches = try p.int("max_batches", default: 16)
         var domains: [String: JSONValue] = [:], total = 0.0
         for (d, corpus) in corpora.enumerated() {
             try context.checkCancelled()
-            let loss = try Self.heldOutLoss(model, corpus.validation, domain: d,
-                                            maxBatches: try p.int("max_batches", default: 16))
-            domains[corpus.domain] = ["loss": .double(loss), "perplexity": .double(Foundation.exp(loss))]
-            total += loss
-            context.log(String(format: "%@: held-out loss %.4f (perplexity %.2f)", corpus.domain, loss, Foundation.exp(loss)))
-            context.progress(step: d + 1, total: corpora.count + 1)
+            let batches = try Self.validationBatches(corpus.validation, model: model, domain: d)
+            let result = try Self.heldOut(model, batches: (0..<min(batches.count, maxBatches)).map(batches.batch), domain: d)
+            domains[corpus.domain] = result.json
+            total += result.loss
+            context.log(String(format: "%@: held-out loss %.4f (perplexity %.2f)", corpus.domain, result.loss, Foundation.exp(result.loss)))
+            context.progress(step: d + 1, total: corpora.count + 2)
         }
         var metadata: [String: JSONValue] = [
             "name": .string(try p.string("name")),
@@ -63,12 +67,23 @@ struct EvaluateStage: StageKind {
             "compute": ["flops": .double(history.flops), "tokens": .int(Int64(history.tokens))],
             "history": try history.json(),
         ]
+        if corpora.count >= 2 {
+            try context.checkCancelled()
+            let mixed = MixedDomainBatches(domains: corpora.map(\.validation), batchSize: model.batchSize,
+                                           sequenceLength: model.sequenceLength, count: maxBatches,
+                                           seed: UInt64(try p.int("mixed_seed", default: 1)))
+            let result = try Self.heldOut(model, batches: mixed.batches, domain: corpora.count)
+            metadata["mixed"] = result.json
+            context.log(String(format: "mixed-domain sequences: held-out loss %.4f", result.loss))
+        }
         let expertDomain = try p.string("expert_domain", default: "")
         if !expertDomain.isEmpty { metadata["expert_domain"] = .string(expertDomain) }
         let expertNames = try p.strings("expert_names", default: [])
         if !expertNames.isEmpty { metadata["expert_names"] = .array(expertNames.map { .string($0) }) }
         if let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
-        if let routing = model.routing(domains: corpora.map(\.domain)) { metadata["routing"] = routing }
+        if let routing = model.routing(domains: corpora.map(\.domain) + (corpora.count >= 2 ? [Self.mixedDomain] : [])) {
+            metadata["routing"] = routing
+        }
         if model is EnsembleModel { metadata["btm_weighting"] = .string(try p.string("btm_weighting", default: "likelihood")) }
         context.metric("average_loss", metadata["average_loss"]!)
         let rows = Self.metricsRows(metadata, domains: corpora.map(\.domain))
@@ -87,22 +102,44 @@ struct EvaluateStage: StageKind {
         }
     }
 
-    /// Mean cross-entropy (nats per token) over up to `maxBatches` validation batches.
-    static func heldOutLoss(_ model: EvaluatedModel, _ tokens: [UInt32], domain: Int, maxBatches: Int) throws -> Double {
-        let batches: ValidationBatches
+    /// The routing label of the mixed-domain sequences (after the data's domains).
+    static let mixedDomain = "mixed"
+
+    /// Held-out scoring of one set of sequences: every sequence's mean cross-entropy (nats per token).
+    struct HeldOut {
+        var sequenceLosses: [Double]
+        /// Mean over tokens (every sequence has T tokens, so also the mean of the sequence losses).
+        var loss: Double { sequenceLosses.reduce(0, +) / Double(max(sequenceLosses.count, 1)) }
+        /// `{"loss", "perplexity", "sequence_losses"}` as the evaluation manifest stores it.
+        var json: JSONValue {
+            ["loss": .double(loss), "perplexity": .double(Foundation.exp(loss)),
+             "sequence_losses": .array(sequenceLosses.map { .double(($0 * 1e6).rounded() / 1e6) })]
+        }
+    }
+
+    /// A domain's validation tokens cut into the model's batches.
+    static func validationBatches(_ tokens: [UInt32], model: EvaluatedModel, domain: Int) throws -> ValidationBatches {
         do {
-            batches = try ValidationBatches(tokens: tokens, batchSize: model.batchSize, sequenceLength: model.sequenceLength)
+            return try ValidationBatches(tokens: tokens, batchSize: model.batchSize, sequenceLength: model.sequenceLength)
         } catch {
             throw StageError.failed("validation data of domain \(domain): \(error)")
         }
-        var probs = [Float](repeating: 0, count: model.batchSize * model.sequenceLength)
-        var sum = 0.0, count = 0
-        for i in 0..<min(batches.count, maxBatches) {
-            try model.targetProbabilities(batches.batch(i), domain: domain, into: &probs)
-            for p in probs { sum -= Foundation.log(max(Double(p), 1e-30)) }
-            count += probs.count
+    }
+
+    /// Scores `batches` (B × (T+1) tokens each), labelled `domain` for the routing statistics.
+    static func heldOut(_ model: EvaluatedModel, batches: [[Int32]], domain: Int) throws -> HeldOut {
+        let B = model.batchSize, T = model.sequenceLength
+        var probs = [Float](repeating: 0, count: B * T)
+        var losses = [Double]()
+        for batch in batches {
+            try model.targetProbabilities(batch, domain: domain, into: &probs)
+            for b in 0..<B {
+                var sum = 0.0
+                for t in 0..<T { sum -= Foundation.log(max(Double(probs[b * T + t]), 1e-30)) }
+                losses.append(sum / Double(T))
+            }
         }
-        return sum / Double(count)
+        return HeldOut(sequenceLosses: losses)
     }
 
     /// The model to evaluate: `model` (dense or MoE) or the `experts` list as a BTM ensemble; with
@@ -116,7 +153,7 @@ struct EvaluateStage: StageKind {
             }
             let model = try ModelLoader.inference(manifest, input: "model", store: context.store,
                                                   batchSize: batchSize, sequenceLength: sequenceLength, threads: context.threads,
-                                                  domains: context.inputList("data").count)
+                                                  domains: corpora.count + (corpora.count >= 2 ? 1 : 0))  // + mixed
             return (model, try ModelManifest.history(manifest))
         }
         let manifests = context.inputList("experts")

@@ -14,6 +14,11 @@ public struct ReportRow: Equatable, Sendable {
     public var losses: [String: Double]
     /// Mean of the per-domain losses.
     public var averageLoss: Double
+    /// Every held-out sequence's loss, per domain (and under "mixed" for the mixed-domain set), in
+    /// the evaluation's order: the same sequences for every row, so the claims' bootstrap is paired.
+    public var sequenceLosses: [String: [Double]]
+    /// Held-out loss on the mixed-domain sequences (nil when not measured).
+    public var mixedLoss: Double?
     /// Math exact-match accuracy (nil when not measured).
     public var mathAccuracy: Double?
     /// Training FLOPs of the model's whole lineage.
@@ -28,12 +33,14 @@ public struct ReportRow: Equatable, Sendable {
     /// A row from its parts (used by tests with fake results).
     public init(name: String, role: String, expertDomain: String? = nil, losses: [String: Double], mathAccuracy: Double? = nil,
                 flops: Double, routing: [[String: [Double]]]? = nil, routingExperts: [String] = [],
-                history: TrainingHistory = TrainingHistory()) {
+                history: TrainingHistory = TrainingHistory(), sequenceLosses: [String: [Double]] = [:], mixedLoss: Double? = nil) {
         self.name = name
         self.role = role
         self.expertDomain = expertDomain
         self.losses = losses
         self.averageLoss = losses.isEmpty ? .nan : losses.values.reduce(0, +) / Double(losses.count)
+        self.sequenceLosses = sequenceLosses
+        self.mixedLoss = mixedLoss
         self.mathAccuracy = mathAccuracy
         self.flops = flops
         self.routing = routing
@@ -46,8 +53,12 @@ public struct ReportRow: Equatable, Sendable {
         guard m.kind == "evaluation", let name = m.metadata["name"]?.stringValue else {
             throw StageError.failed("input '\(input)' is a '\(m.kind)' manifest, expected an evaluation")
         }
-        var losses: [String: Double] = [:]
-        for (domain, value) in m.metadata["domains"]?.objectValue ?? [:] { losses[domain] = value["loss"]?.doubleValue }
+        var losses: [String: Double] = [:], sequences: [String: [Double]] = [:]
+        for (domain, value) in m.metadata["domains"]?.objectValue ?? [:] {
+            losses[domain] = value["loss"]?.doubleValue
+            sequences[domain] = value["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)
+        }
+        sequences[EvaluateStage.mixedDomain] = m.metadata["mixed"]?["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)
         // routing: {"domains": [names], "fractions": [layer][domain][expert]} (see `MixtureModel.routing`).
         let routing = m.metadata["routing"]
         let routedDomains = (routing?["domains"]?.arrayValue ?? []).compactMap(\.stringValue)
@@ -66,14 +77,15 @@ public struct ReportRow: Equatable, Sendable {
                   mathAccuracy: m.metadata["math"]?["accuracy"]?.doubleValue,
                   flops: m.metadata["compute"]?["flops"]?.doubleValue ?? 0, routing: layers,
                   routingExperts: expertNames,
-                  history: try m.metadata["history"].map(TrainingHistory.init(json:)) ?? TrainingHistory())
+                  history: try m.metadata["history"].map(TrainingHistory.init(json:)) ?? TrainingHistory(),
+                  sequenceLosses: sequences, mixedLoss: m.metadata["mixed"]?["loss"]?.doubleValue)
     }
 
     /// Per layer, the busiest expert's load over the mean load (1 = perfectly balanced), with the
     /// domains weighted equally.
     var loadImbalance: [Double] {
         (routing ?? []).map { layer in
-            let rows = Array(layer.values)
+            let rows = layer.filter { $0.key != EvaluateStage.mixedDomain }.map(\.value)
             guard let width = rows.first?.count, width > 0 else { return .nan }
             let load = (0..<width).map { e in rows.reduce(0) { $0 + (e < $1.count ? $1[e] : 0) } / Double(rows.count) }
             return (load.max() ?? 0) * Double(width) / max(load.reduce(0, +), 1e-12)
@@ -93,13 +105,16 @@ public struct ReportRow: Equatable, Sendable {
 public struct Claim: Equatable, Sendable {
     /// The claim in words.
     public var statement: String
-    /// Held, not held, or nil when the rows it needs are missing.
-    public var held: Bool?
-    /// The numbers behind the verdict.
+    /// Held or not held only when the 95% interval of the difference says so; inconclusive when it
+    /// straddles the bound; not tested when the rows (or their per-sequence losses) are missing.
+    public var decision: Verdict
+    /// The numbers behind the verdict: point estimates with their intervals.
     public var evidence: String
 
-    /// "held", "not held" or "not tested".
-    public var verdict: String { held.map { $0 ? "held" : "not held" } ?? "not tested" }
+    /// True when held, false when not held, nil when inconclusive or not tested.
+    public var held: Bool? { decision == .held ? true : decision == .notHeld ? false : nil }
+    /// "held", "not held", "inconclusive" or "not tested".
+    public var verdict: String { decision.rawValue }
 }
 
 /// The results of a pipeline run: rows in pipeline order, domains in data order, and the claims.
@@ -120,54 +135,94 @@ public struct ReportData: Equatable, Sendable {
 
     func row(role: String) -> ReportRow? { rows.first { $0.role == role } }
 
-    /// The paper's four claims, each marked from the numbers.
-    public var claims: [Claim] { [expertsSpecialise, btxBeatsBaselines, btxBeatsUpcycling, routingFollowsDomains] }
+    /// The paper's claims, each decided by a paired bootstrap over the held-out sequences.
+    public var claims: [Claim] {
+        [expertsSpecialise, btxBeatsBaselines, btxBeatsUpcycling, routingFollowsDomains, btxKeepsExpertGains]
+    }
+
+    /// The bootstrap the claims use (fixed seed: a report is a pure function of its evaluations).
+    static let bootstrap = PairedBootstrap()
+
+    /// The 95% interval of `statistic` over `rows`' paired sequences of `domains`; nil when a row lacks
+    /// per-sequence losses or the rows did not score the same number of sequences.
+    func interval(_ rows: [ReportRow], domains: [String], _ statistic: (PairedBootstrap.Mean) -> Double) -> Interval? {
+        var sizes: [String: Int] = [:]
+        for d in domains {
+            let counts = Set(rows.map { $0.sequenceLosses[d]?.count ?? 0 })
+            guard counts.count == 1, let n = counts.first, n > 0 else { return nil }
+            sizes[d] = n
+        }
+        return Self.bootstrap.interval(sizes: sizes, statistic)
+    }
+
+    /// Mean over `domains` of row `a`'s loss minus row `b`'s (per-domain means from the resample).
+    static func averageDifference(_ a: ReportRow, _ b: ReportRow, domains: [String]) -> (PairedBootstrap.Mean) -> Double {
+        { mean in domains.reduce(0) { $0 + mean(a.sequenceLosses[$1]!, $1) - mean(b.sequenceLosses[$1]!, $1) } / Double(domains.count) }
+    }
+
+    static let noSequences = "the evaluations carry no per-sequence losses (rerun evaluate)"
 
     /// (1) Each expert beats the seed on its own domain and is worse than that domain's expert on the others.
     var expertsSpecialise: Claim {
         let statement = "Each expert beats the seed on its own domain and is worse than the other experts on theirs."
         let experts = rows.filter { $0.role == "expert" && $0.expertDomain != nil }
-        guard let seed = row(role: "seed"), !experts.isEmpty else { return Claim(statement: statement, held: nil, evidence: "needs seed and expert rows") }
-        var held = true, parts: [String] = []
+        guard let seed = row(role: "seed"), !experts.isEmpty else { return Claim(statement: statement, decision: .notTested, evidence: "needs seed and expert rows") }
+        var parts: [Verdict] = [], own: [String] = [], others: [String] = []
         for e in experts {
             let d = e.expertDomain!
-            guard let own = e.losses[d], let base = seed.losses[d] else { continue }
-            held = held && own < base
-            parts.append(String(format: "%@: %.3f vs seed %.3f", e.name, own, base))
+            guard let gain = interval([e, seed], domains: [d], Self.averageDifference(e, seed, domains: [d])) else {
+                return Claim(statement: statement, decision: .notTested, evidence: Self.noSequences)
+            }
+            parts.append(gain.below(0))
+            own.append("\(e.name) \(gain.text())")
             for other in experts where other.expertDomain != d {
                 let od = other.expertDomain!
-                guard let mine = e.losses[od], let theirs = other.losses[od] else { continue }
-                held = held && mine > theirs
+                guard let worse = interval([e, other], domains: [od], Self.averageDifference(e, other, domains: [od])) else { continue }
+                parts.append(worse.above(0))
+                if worse.above(0) != .held { others.append("\(e.name) on \(od) \(worse.text())") }
             }
         }
-        return Claim(statement: statement, held: held, evidence: "own-domain loss " + parts.joined(separator: "; "))
+        let elsewhere = others.isEmpty ? "; every expert is worse than the domain's own expert elsewhere"
+            : "; on other experts' domains, not clearly worse: " + others.joined(separator: ", ")
+        return Claim(statement: statement, decision: .all(parts),
+                     evidence: "own-domain loss minus seed's, 95% interval: " + own.joined(separator: "; ") + elsewhere)
     }
 
     /// (2) BTX beats BTM and the dense baseline on average loss.
     var btxBeatsBaselines: Claim {
         let statement = "BTX beats BTM and the compute-matched dense model on average."
         guard let btx = row(role: "btx"), let btm = row(role: "btm"), let dense = row(role: "dense") else {
-            return Claim(statement: statement, held: nil, evidence: "needs btx, btm and dense rows")
+            return Claim(statement: statement, decision: .notTested, evidence: "needs btx, btm and dense rows")
         }
-        return Claim(statement: statement, held: btx.averageLoss < btm.averageLoss && btx.averageLoss < dense.averageLoss,
-                     evidence: String(format: "average loss BTX %.3f, BTM %.3f, dense %.3f", btx.averageLoss, btm.averageLoss, dense.averageLoss))
+        guard let vsBTM = interval([btx, btm], domains: domains, Self.averageDifference(btx, btm, domains: domains)),
+              let vsDense = interval([btx, dense], domains: domains, Self.averageDifference(btx, dense, domains: domains)) else {
+            return Claim(statement: statement, decision: .notTested, evidence: Self.noSequences)
+        }
+        return Claim(statement: statement, decision: .all([vsBTM.below(0), vsDense.below(0)]),
+                     evidence: String(format: "average loss BTX %.3f, BTM %.3f, dense %.3f; BTX − BTM %@, BTX − dense %@",
+                                      btx.averageLoss, btm.averageLoss, dense.averageLoss, vsBTM.text(), vsDense.text()))
     }
 
     /// (3) At matched compute BTX is at least as good as sparse upcycling.
     var btxBeatsUpcycling: Claim {
         let statement = "At matched compute BTX is at least as good as sparse upcycling on average."
         guard let btx = row(role: "btx"), let up = row(role: "upcycling") else {
-            return Claim(statement: statement, held: nil, evidence: "needs btx and upcycling rows")
+            return Claim(statement: statement, decision: .notTested, evidence: "needs btx and upcycling rows")
         }
-        return Claim(statement: statement, held: btx.averageLoss <= up.averageLoss,
-                     evidence: String(format: "average loss BTX %.3f (%@), upcycling %.3f (%@)", btx.averageLoss,
-                                      Self.flops(btx.flops), up.averageLoss, Self.flops(up.flops)))
+        guard let difference = interval([btx, up], domains: domains, Self.averageDifference(btx, up, domains: domains)) else {
+            return Claim(statement: statement, decision: .notTested, evidence: Self.noSequences)
+        }
+        // Held when BTX is better beyond doubt, not held when worse beyond doubt.
+        return Claim(statement: statement, decision: difference.below(0),
+                     evidence: String(format: "average loss BTX %.3f (%@), upcycling %.3f (%@); BTX − upcycling %@", btx.averageLoss,
+                                      Self.flops(btx.flops), up.averageLoss, Self.flops(up.flops), difference.text()))
     }
 
-    /// (4) Each domain's tokens go mostly to that domain's expert (BTX, averaged over layers).
+    /// (4) Each domain's tokens go mostly to that domain's expert (BTX, averaged over layers). A point
+    /// estimate over every scored token: routing is counted per domain, not per sequence.
     var routingFollowsDomains: Claim {
         let statement = "Tokens of each domain are routed mostly to that domain's expert."
-        guard let btx = row(role: "btx"), btx.routing != nil else { return Claim(statement: statement, held: nil, evidence: "needs BTX routing") }
+        guard let btx = row(role: "btx"), btx.routing != nil else { return Claim(statement: statement, decision: .notTested, evidence: "needs BTX routing") }
         var held = true, parts: [String] = []
         for d in domains {
             guard let e = btx.routingExperts.firstIndex(of: d), let fractions = btx.meanRouting(d) else { continue }
@@ -175,8 +230,38 @@ public struct ReportData: Equatable, Sendable {
             held = held && top == e
             parts.append(String(format: "%@→%@ %.0f%%", d, btx.routingExperts[e], 100 * fractions[e]))
         }
-        if parts.isEmpty { return Claim(statement: statement, held: nil, evidence: "no expert is named after a domain") }
-        return Claim(statement: statement, held: held, evidence: parts.joined(separator: ", "))
+        if parts.isEmpty { return Claim(statement: statement, decision: .notTested, evidence: "no expert is named after a domain") }
+        return Claim(statement: statement, decision: held ? .held : .notHeld,
+                     evidence: parts.joined(separator: ", ") + " (uniform: \(100 / max(btx.routingExperts.count, 1))%)")
+    }
+
+    /// (5) BTX keeps most (over half) of each expert's in-domain gain over the seed: the share
+    /// (seed − BTX) / (seed − expert) on the expert's domain.
+    var btxKeepsExpertGains: Claim {
+        let statement = "BTX keeps most (over half) of each expert's in-domain gain over the seed."
+        let experts = rows.filter { $0.role == "expert" && $0.expertDomain != nil }
+        guard let seed = row(role: "seed"), let btx = row(role: "btx"), !experts.isEmpty else {
+            return Claim(statement: statement, decision: .notTested, evidence: "needs seed, expert and btx rows")
+        }
+        var parts: [Verdict] = [], evidence: [String] = []
+        for e in experts {
+            let d = e.expertDomain!
+            let share = interval([seed, btx, e], domains: [d]) { mean in
+                let s = mean(seed.sequenceLosses[d]!, d), gain = s - mean(e.sequenceLosses[d]!, d)
+                // A resample in which the expert gains nothing has nothing to keep: share −∞, not NaN.
+                return gain > 1e-12 ? (s - mean(btx.sequenceLosses[d]!, d)) / gain : -.infinity
+            }
+            guard let share else { return Claim(statement: statement, decision: .notTested, evidence: Self.noSequences) }
+            guard let gain = e.losses[d].flatMap({ own in seed.losses[d].map { $0 - own } }), gain > 0 else {
+                parts.append(.inconclusive)
+                evidence.append("\(d): the expert has no gain over the seed to keep")
+                continue
+            }
+            parts.append(share.above(0.5))
+            evidence.append("\(d) \(share.text("%.2f"))")
+        }
+        return Claim(statement: statement, decision: .all(parts),
+                     evidence: "share of the expert's gain kept, 95% interval: " + evidence.joined(separator: "; "))
     }
 
     /// FLOPs in a short human unit ("1.2 PFLOP").

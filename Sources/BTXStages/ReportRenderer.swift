@@ -9,17 +9,20 @@ public enum ReportRenderer {
 
     /// The results table's header and cells, from the data (both the Markdown and the HTML table).
     static func cells(_ data: ReportData) -> (header: [String], rows: [[Cell]]) {
-        let header = ["model"] + data.domains + ["average", "math acc.", "compute"]
+        let mixed = data.rows.contains { $0.mixedLoss != nil }
+        let header = ["model"] + data.domains + ["average"] + (mixed ? ["mixed-domain"] : []) + ["math acc.", "compute"]
         var best: [String: Double] = [:]
         for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
+        let bestMixed = data.rows.compactMap(\.mixedLoss).min()
         let rows = data.rows.map { row -> [Cell] in
             let losses = data.domains.map { d -> Cell in
                 guard let loss = row.losses[d] else { return Cell(text: "–") }
                 return Cell(text: String(format: "%.3f", loss), best: loss == best[d])
             }
             let math = row.mathAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
-            return [Cell(text: row.name)] + losses
-                + [Cell(text: String(format: "%.3f", row.averageLoss)), Cell(text: math), Cell(text: ReportData.flops(row.flops))]
+            let mixedCell = row.mixedLoss.map { Cell(text: String(format: "%.3f", $0), best: $0 == bestMixed) } ?? Cell(text: "–")
+            return [Cell(text: row.name)] + losses + [Cell(text: String(format: "%.3f", row.averageLoss))]
+                + (mixed ? [mixedCell] : []) + [Cell(text: math), Cell(text: ReportData.flops(row.flops))]
         }
         return (header, rows)
     }
@@ -31,6 +34,10 @@ public enum ReportRenderer {
             + rows.map { "| " + $0.map { $0.best ? "**\($0.text)**" : $0.text }.joined(separator: " | ") + " |" }
     }
 
+    /// How the verdicts are decided (printed above the claims).
+    static let claimsNote = "Each verdict comes from a paired bootstrap over the held-out sequences (2,000 resamples, "
+        + "stratified by domain): held or not held only when the 95% interval of the difference is on one side; inconclusive otherwise."
+
     /// The claims as Markdown list items.
     public static func claimLines(_ data: ReportData) -> [String] {
         data.claims.enumerated().map { i, c in "\(i + 1). **\(c.verdict)** — \(c.statement) (\(c.evidence))" }
@@ -38,16 +45,17 @@ public enum ReportRenderer {
 
     /// The whole report as Markdown.
     public static func markdown(_ data: ReportData) -> String {
-        var lines = ["# \(data.title)", "", "Held-out loss (nats/token, lower is better; best per domain in bold),",
-                     "math exact-match accuracy and training compute of each model's whole lineage.", ""]
+        var lines = ["# \(data.title)", "", "Held-out loss (nats/token, lower is better; best per domain in bold), on each",
+                     "domain and on sequences that switch domain every 32–64 tokens (mixed-domain), math exact-match",
+                     "accuracy and training compute of each model's whole lineage.", ""]
         lines += table(data)
-        lines += ["", "## Claims of the BTX paper", ""] + claimLines(data)
+        lines += ["", "## Claims of the BTX paper", "", claimsNote, ""] + claimLines(data)
         for row in data.rows {
             guard let layers = row.routing, !layers.isEmpty else { continue }
             lines += ["", "## Routing of \(row.name) (share of each domain's tokens per expert, mean over layers)", ""]
             lines.append("| domain | " + row.routingExperts.joined(separator: " | ") + " |")
             lines.append("|---|" + row.routingExperts.map { _ in "---" }.joined(separator: "|") + "|")
-            for d in data.domains {
+            for d in data.domains + [EvaluateStage.mixedDomain] {
                 guard let f = row.meanRouting(d) else { continue }
                 lines.append("| \(d) | " + f.map { String(format: "%.0f%%", 100 * $0) }.joined(separator: " | ") + " |")
             }
@@ -60,11 +68,11 @@ public enum ReportRenderer {
     /// The whole report as one HTML page with inline SVG charts.
     public static func html(_ data: ReportData) -> String {
         var body = "<h1>\(escape(data.title))</h1>\n"
-        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), math exact-match accuracy and training compute of each model's whole lineage.</p>\n"
+        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), on each domain and on sequences that switch domain every 32–64 tokens (mixed-domain), math exact-match accuracy and training compute of each model's whole lineage.</p>\n"
         body += htmlTable(data)
-        body += "<h2>Claims of the BTX paper</h2>\n<ol>\n"
+        body += "<h2>Claims of the BTX paper</h2>\n<p>\(escape(claimsNote))</p>\n<ol>\n"
         for c in data.claims {
-            let cls = c.held.map { $0 ? "held" : "not" } ?? "na"
+            let cls = ["held": "held", "not held": "not", "inconclusive": "inc"][c.verdict] ?? "na"
             body += "<li><b class=\"\(cls)\">\(c.verdict)</b> — \(escape(c.statement)) <small>(\(escape(c.evidence)))</small></li>\n"
         }
         body += "</ol>\n<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
@@ -73,7 +81,7 @@ public enum ReportRenderer {
         }
         let style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-            + ".held{color:#1a7f37}.not{color:#c62828}.na{color:#777}svg{margin:4px}.panel{display:flex;flex-wrap:wrap}"
+            + ".held{color:#1a7f37}.not{color:#c62828}.inc{color:#b26a00}.na{color:#777}svg{margin:4px}.panel{display:flex;flex-wrap:wrap}"
         return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(escape(data.title))</title><style>\(style)</style></head>\n<body>\n\(body)</body></html>\n"
     }
 
@@ -97,6 +105,7 @@ public enum ReportRenderer {
                                           "tokens": .int(Int64(r.history.tokens))]
             if let d = r.expertDomain { o["expert_domain"] = .string(d) }
             if let a = r.mathAccuracy { o["math_accuracy"] = .double(a) }
+            if let m = r.mixedLoss { o["mixed_loss"] = .double(m) }
             if let layers = r.routing, !layers.isEmpty {
                 // [layer][domain][expert], domains in the report's order.
                 o["routing"] = .object(["experts": .array(r.routingExperts.map { .string($0) }),

@@ -35,11 +35,67 @@ final class EvaluateStageTests: XCTestCase {
         let manifest = try StageFixtures.seedModel(store)
         let model = try ModelLoader.inference(manifest, input: "model", store: store, batchSize: 2, sequenceLength: 16, threads: 1)
         let tokens = (0..<200).map { UInt32($0 * 7 % 64) }
-        let loss = try EvaluateStage.heldOutLoss(model, tokens, domain: 0, maxBatches: 1)
+        let batches = try EvaluateStage.validationBatches(tokens, model: model, domain: 0)
+        let result = try EvaluateStage.heldOut(model, batches: [batches.batch(0)], domain: 0)
         let single = try XCTUnwrap(model as? SingleModel)
         let batch = (0..<2).flatMap { b in (0...16).map { Int32(tokens[b * 16 + $0]) } }
         let reference = try batch.withUnsafeBufferPointer { try single.model.forward(sequences: $0) }
-        XCTAssertEqual(loss, Double(reference), accuracy: 1e-5)
+        XCTAssertEqual(result.loss, Double(reference), accuracy: 1e-5)
+        // Each sequence's loss is that sequence scored alone.
+        XCTAssertEqual(result.sequenceLosses.count, 2)
+        let alone = try ModelLoader.inference(manifest, input: "model", store: store, batchSize: 1, sequenceLength: 16, threads: 1)
+        for b in 0..<2 {
+            let one = try EvaluateStage.heldOut(alone, batches: [Array(batch[(b * 17)..<(b * 17 + 17)])], domain: 0)
+            XCTAssertEqual(one.loss, result.sequenceLosses[b], accuracy: 1e-5)
+        }
+    }
+
+    func testEvaluationStoresSequenceLossesAndTheMixedDomainSet() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        var inputs = try data(store)
+        inputs["model"] = try StageFixtures.seedModel(store)
+        let output = try EvaluateStage().run(StageFixtures.context(store, params: params, inputs: inputs))
+        for d in ["a", "b"] {
+            let losses = try XCTUnwrap(output.metadata["domains"]?[d]?["sequence_losses"]?.arrayValue).compactMap(\.doubleValue)
+            XCTAssertEqual(losses.count, 3 * 2)  // max_batches × batch_size
+            XCTAssertEqual(losses.reduce(0, +) / 6, try XCTUnwrap(output.metadata["domains"]?[d]?["loss"]?.doubleValue), accuracy: 1e-5)
+        }
+        let mixed = try XCTUnwrap(output.metadata["mixed"]?["sequence_losses"]?.arrayValue)
+        XCTAssertEqual(mixed.count, 6)
+        XCTAssertNotNil(output.metadata["mixed"]?["loss"]?.doubleValue)
+        XCTAssertNil(output.metadata["domains"]?["mixed"], "the mixed set is not a domain: it must not enter the average")
+    }
+
+    func testMixedDomainSequencesSwitchDomainInSegmentsOf32To64Tokens() {
+        // Domain d's tokens are 100,000·d + position, so each token tells its domain.
+        let domains: [[UInt32]] = (0..<3).map { d in (0..<1000).map { UInt32(100_000 * d + $0) } }
+        let mixed = MixedDomainBatches(domains: domains, batchSize: 4, sequenceLength: 255, count: 5, seed: 7)
+        XCTAssertEqual(mixed.batches.count, 5)
+        var seen = Set<Int>()
+        for batch in mixed.batches {
+            XCTAssertEqual(batch.count, 4 * 256)
+            for row in 0..<4 {
+                let tokens = batch[(row * 256)..<(row * 256 + 256)].map { Int($0) }
+                // Runs of one domain: every run but the row's last is 32–64 tokens, consecutive in its domain.
+                var runs: [(domain: Int, count: Int)] = []
+                for (i, t) in tokens.enumerated() {
+                    let d = t / 100_000
+                    seen.insert(d)
+                    if let last = runs.last, last.domain == d {
+                        XCTAssertEqual(t % 100_000, (tokens[i - 1] + 1) % 100_000 % 1000, "in order within a segment")
+                        runs[runs.count - 1].count += 1
+                    } else { runs.append((d, 1)) }
+                }
+                XCTAssertGreaterThanOrEqual(runs.count, 4, "a 256-token row holds at least 4 segments")
+                for run in runs.dropLast() { XCTAssertTrue(MixedDomainBatches.segmentLengths.contains(run.count), "\(run)") }
+                for (a, b) in zip(runs, runs.dropFirst()) { XCTAssertNotEqual(a.domain, b.domain) }
+            }
+        }
+        XCTAssertEqual(seen, [0, 1, 2])
+        // Deterministic in the seed.
+        XCTAssertEqual(MixedDomainBatches(domains: domains, batchSize: 4, sequenceLength: 255, count: 5, seed: 7).batches, mixed.batches)
+        XCTAssertNotEqual(MixedDomainBatches(domains: domains, batchSize: 4, sequenceLength: 255, count: 5, seed: 8).batches, mixed.batches)
     }
 
     func testEnsembleOfIdenticalExpertsEqualsOneExpert() throws {

@@ -1,18 +1,27 @@
 @testable import BTXStages
+import BTXTensor
 import XCTest
 
+/// A fake row whose 40 held-out sequences per domain have losses `loss ± 0.05` (mean exactly `loss`):
+/// every paired difference between two such rows is the same, so the bootstrap interval is a point.
+private func row(_ name: String, _ role: String, expertDomain: String? = nil, _ losses: [String: Double], mathAccuracy: Double? = nil,
+                 flops: Double, routing: [[String: [Double]]]? = nil, routingExperts: [String] = []) -> ReportRow {
+    ReportRow(name: name, role: role, expertDomain: expertDomain, losses: losses, mathAccuracy: mathAccuracy, flops: flops,
+              routing: routing, routingExperts: routingExperts,
+              sequenceLosses: losses.mapValues { loss in (0..<40).map { loss + ($0 % 2 == 0 ? 0.05 : -0.05) } })
+}
+
 final class ReportRendererTests: XCTestCase {
-    /// A fixed, fake results set in which every claim holds except (3).
+    /// A fixed, fake results set in which every claim holds except (3) and (5).
     private let data = ReportData(title: "BTX test", domains: ["code", "math"], rows: [
-        ReportRow(name: "seed", role: "seed", losses: ["code": 3.0, "math": 3.0], flops: 1e15),
-        ReportRow(name: "expert code", role: "expert", expertDomain: "code", losses: ["code": 2.0, "math": 3.5], flops: 2e15),
-        ReportRow(name: "expert math", role: "expert", expertDomain: "math", losses: ["code": 3.5, "math": 1.5],
-                  mathAccuracy: 0.25, flops: 2e15),
-        ReportRow(name: "dense", role: "dense", losses: ["code": 2.6, "math": 2.2], flops: 4e15),
-        ReportRow(name: "BTM", role: "btm", losses: ["code": 2.2, "math": 1.8], flops: 3e15),
-        ReportRow(name: "upcycling", role: "upcycling", losses: ["code": 2.0, "math": 1.5], flops: 4e15),
-        ReportRow(name: "BTX top-2", role: "btx", losses: ["code": 2.1, "math": 1.6], mathAccuracy: 0.3, flops: 4e15,
-                  routing: [["code": [0.7, 0.2, 0.1], "math": [0.1, 0.8, 0.1]]], routingExperts: ["code", "math", "seed"]),
+        row("seed", "seed", ["code": 3.0, "math": 3.0], flops: 1e15),
+        row("expert code", "expert", expertDomain: "code", ["code": 2.0, "math": 3.5], flops: 2e15),
+        row("expert math", "expert", expertDomain: "math", ["code": 3.5, "math": 1.5], mathAccuracy: 0.25, flops: 2e15),
+        row("dense", "dense", ["code": 2.6, "math": 2.2], flops: 4e15),
+        row("BTM", "btm", ["code": 2.2, "math": 1.8], flops: 3e15),
+        row("upcycling", "upcycling", ["code": 2.0, "math": 1.5], flops: 4e15),
+        row("BTX top-2", "btx", ["code": 2.1, "math": 1.6], mathAccuracy: 0.3, flops: 4e15,
+            routing: [["code": [0.7, 0.2, 0.1], "math": [0.1, 0.8, 0.1]]], routingExperts: ["code", "math", "seed"]),
     ])
 
     func testTableHasOneRowPerModelWithBestLossInBold() {
@@ -24,17 +33,57 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertEqual(table.count, 2 + 7)
     }
 
-    func testClaimLinesGiveVerdictsWithTheirNumbers() {
+    func testClaimLinesGiveVerdictsWithTheirIntervals() {
         let lines = ReportRenderer.claimLines(data)
-        XCTAssertEqual(lines[0], "1. **held** — Each expert beats the seed on its own domain and is worse than the other experts on theirs. (own-domain loss expert code: 2.000 vs seed 3.000; expert math: 1.500 vs seed 3.000)")
-        XCTAssertEqual(lines[1], "2. **held** — BTX beats BTM and the compute-matched dense model on average. (average loss BTX 1.850, BTM 2.000, dense 2.400)")
-        XCTAssertEqual(lines[2], "3. **not held** — At matched compute BTX is at least as good as sparse upcycling on average. (average loss BTX 1.850 (4.00 PFLOP), upcycling 1.750 (4.00 PFLOP))")
-        XCTAssertEqual(lines[3], "4. **held** — Tokens of each domain are routed mostly to that domain's expert. (code→code 70%, math→math 80%)")
+        XCTAssertEqual(lines[0], "1. **held** — Each expert beats the seed on its own domain and is worse than the other experts on theirs. (own-domain loss minus seed's, 95% interval: expert code -1.000 [-1.000, -1.000]; expert math -1.500 [-1.500, -1.500]; every expert is worse than the domain's own expert elsewhere)")
+        XCTAssertEqual(lines[1], "2. **held** — BTX beats BTM and the compute-matched dense model on average. (average loss BTX 1.850, BTM 2.000, dense 2.400; BTX − BTM -0.150 [-0.150, -0.150], BTX − dense -0.550 [-0.550, -0.550])")
+        XCTAssertEqual(lines[2], "3. **not held** — At matched compute BTX is at least as good as sparse upcycling on average. (average loss BTX 1.850 (4.00 PFLOP), upcycling 1.750 (4.00 PFLOP); BTX − upcycling +0.100 [+0.100, +0.100])")
+        XCTAssertEqual(lines[3], "4. **held** — Tokens of each domain are routed mostly to that domain's expert. (code→code 70%, math→math 80% (uniform: 33%))")
+        // Shares kept: code (3 − 2.1) / (3 − 2) = 0.90, math (3 − 1.6) / (3 − 1.5) = 0.93.
+        XCTAssertEqual(lines[4], "5. **held** — BTX keeps most (over half) of each expert's in-domain gain over the seed. (share of the expert's gain kept, 95% interval: code 0.90 [0.90, 0.90]; math 0.93 [0.93, 0.93])")
     }
 
-    func testMissingRowsLeaveClaimsUntested() {
+    func testMissingRowsOrSequencesLeaveClaimsUntested() {
         let partial = ReportData(title: "t", rows: [data.rows[0]])
-        XCTAssertEqual(partial.claims.map(\.verdict), ["not tested", "not tested", "not tested", "not tested"])
+        XCTAssertEqual(partial.claims.map(\.verdict), Array(repeating: "not tested", count: 5))
+        // Rows from evaluations without per-sequence losses: the loss claims cannot be decided.
+        let bare = ReportData(title: "t", domains: data.domains, rows: data.rows.map {
+            ReportRow(name: $0.name, role: $0.role, expertDomain: $0.expertDomain, losses: $0.losses, flops: $0.flops,
+                      routing: $0.routing, routingExperts: $0.routingExperts)
+        })
+        XCTAssertEqual(bare.claims.map(\.verdict), ["not tested", "not tested", "not tested", "held", "not tested"])
+    }
+
+    func testOverlappingNoiseIsInconclusiveAndAClearGapIsDecided() {
+        // Per-sequence losses with sd ~0.5 over 40 sequences: a mean gap of 0.02 is within noise, 0.6 is not.
+        func noisy(_ mean: Double, seed: UInt64) -> [Double] {
+            var rng = SplitMix64(seed: seed)
+            return (0..<40).map { _ in mean + Double(rng.next() % 1000) / 1000 - 0.5 }
+        }
+        func rows(upcycling: Double) -> ReportData {
+            let btx = ReportRow(name: "BTX", role: "btx", losses: ["a": 2], flops: 1, sequenceLosses: ["a": noisy(2, seed: 1)])
+            let up = ReportRow(name: "up", role: "upcycling", losses: ["a": upcycling], flops: 1,
+                               sequenceLosses: ["a": noisy(upcycling, seed: 2)])
+            return ReportData(title: "t", domains: ["a"], rows: [btx, up])
+        }
+        XCTAssertEqual(rows(upcycling: 2.02).btxBeatsUpcycling.verdict, "inconclusive")
+        XCTAssertEqual(rows(upcycling: 2.6).btxBeatsUpcycling.verdict, "held")
+        XCTAssertEqual(rows(upcycling: 1.4).btxBeatsUpcycling.verdict, "not held")
+    }
+
+    func testPairedBootstrapIntervalCoversTheMeanDifferenceAndIsDeterministic() {
+        let a = (0..<100).map { Double($0 % 10) }, b = a.map { $0 + 1 }
+        let interval = PairedBootstrap().interval(sizes: ["d": 100]) { mean in mean(b, "d") - mean(a, "d") }
+        // Paired: the per-sequence difference is always 1, so the interval is exactly 1 although each
+        // mean alone varies across resamples.
+        XCTAssertEqual(interval, Interval(point: 1, low: 1, high: 1))
+        let spread = PairedBootstrap().interval(sizes: ["d": 100]) { mean in mean(a, "d") }
+        XCTAssertEqual(spread.point, 4.5, accuracy: 1e-12)
+        XCTAssertLessThan(spread.low, 4.5)
+        XCTAssertGreaterThan(spread.high, 4.5)
+        // Standard error of the mean ≈ 2.87/√100: the 95% interval is about ±0.56.
+        XCTAssertEqual(spread.high - spread.low, 2 * 1.96 * 0.287, accuracy: 0.15)
+        XCTAssertEqual(PairedBootstrap().interval(sizes: ["d": 100]) { mean in mean(a, "d") }, spread)
     }
 
     func testHTMLIsSelfContainedWithChartsAndClaims() {
@@ -54,6 +103,6 @@ final class ReportRendererTests: XCTestCase {
         // Mean load (0.4, 0.5, 0.1) over its mean 1/3: 1.5.
         XCTAssertTrue(md.contains("Load balance (busiest expert's load / mean load, per layer): 1.50"), md)
         let json = ReportRenderer.json(data)
-        XCTAssertEqual(json["claims"]?.arrayValue?.compactMap { $0["verdict"]?.stringValue }, ["held", "held", "not held", "held"])
+        XCTAssertEqual(json["claims"]?.arrayValue?.compactMap { $0["verdict"]?.stringValue }, ["held", "held", "not held", "held", "held"])
     }
 }
