@@ -41,7 +41,8 @@ struct FinetuneStage: StageKind {
         let parameters = try ModelManifest.parameters(input, layout: MoEParameters.layout(config, moe), store: context.store,
                                                       input: "model")
         var hyper = try TrainingLoop.hyperparameters(context.params)
-        let flopsPerToken = Self.flopsPerToken(config, moe, sequenceLength: hyper.sequenceLength)
+        let flopsPerToken = Self.flopsPerToken(config, moe, sequenceLength: hyper.sequenceLength,
+                                               frozen: try Self.frozenMatmulParameters(context.params, config, moe))
         if let match = context.inputs["match"] {
             hyper.steps = try Self.matchedSteps(context, match: match, own: try ModelManifest.history(input),
                                                 hyper: hyper, flopsPerToken: flopsPerToken)
@@ -99,9 +100,22 @@ struct FinetuneStage: StageKind {
     }
 
     /// Training FLOPs per token of an MoE: the dense count with each token's k expert FFNs and the
-    /// routers (as `TrainingLoop.denseFlopsPerToken` for the rest).
-    static func flopsPerToken(_ c: LlamaConfig, _ moe: MoEConfig, sequenceLength T: Int) -> Double {
+    /// routers (as `TrainingLoop.denseFlopsPerToken` for the rest), less the weight-gradient products
+    /// (2 FLOPs per parameter and token) that `frozen` active matmul parameters skip: frozen weights are
+    /// charged what they compute, forward and input gradient.
+    static func flopsPerToken(_ c: LlamaConfig, _ moe: MoEConfig, sequenceLength T: Int, frozen: Int = 0) -> Double {
         TrainingLoop.denseFlopsPerToken(c, sequenceLength: T)
             + 6 * Double(MoEParameters.activeMatmulParameterCount(c, moe) - LlamaParameters.matmulParameterCount(c))
+            - 2 * Double(frozen)
+    }
+
+    /// The matmul parameters a token passes through whose weight gradient is skipped (see `frozen`):
+    /// its k experts' FFNs with `freeze_experts`, everything but the routers with `train: router`.
+    static func frozenMatmulParameters(_ p: StageParams, _ c: LlamaConfig, _ moe: MoEConfig) throws -> Int {
+        let routers = c.numHiddenLayers * moe.numLocalExperts * c.hiddenSize
+        if try p.string("train", default: "all") == "router" { return MoEParameters.activeMatmulParameterCount(c, moe) - routers }
+        guard try p.bool("freeze_experts", default: false) else { return 0 }
+        let ffn = 3 * c.hiddenSize * c.intermediateSize
+        return (0..<c.numHiddenLayers).reduce(0) { $0 + moe.slots(layer: $1) * ffn }
     }
 }

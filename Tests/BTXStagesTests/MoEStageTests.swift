@@ -199,6 +199,20 @@ final class MoEStageTests: XCTestCase {
         }
     }
 
+    /// Frozen weights skip their weight-gradient product (2 of the 6 FLOPs per parameter and token), so
+    /// compute matching gives a frozen-experts variant more steps, not the full-training price.
+    func testFrozenWeightsAreChargedWhatTheyCompute() throws {
+        let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 128, numHiddenLayers: 3, numAttentionHeads: 4, vocabSize: 100)
+        let moe = try MoEConfig(numLocalExperts: 4, numExpertsPerTok: 2)
+        let full = FinetuneStage.flopsPerToken(c, moe, sequenceLength: 16)
+        let frozenExperts = try FinetuneStage.frozenMatmulParameters(StageParams(["freeze_experts": true]), c, moe)
+        XCTAssertEqual(frozenExperts, 3 * 2 * 3 * 64 * 128)  // layers × k × (gate, up, down)
+        XCTAssertEqual(FinetuneStage.flopsPerToken(c, moe, sequenceLength: 16, frozen: frozenExperts), full - 2 * Double(frozenExperts))
+        let routerOnly = try FinetuneStage.frozenMatmulParameters(StageParams(["train": "router"]), c, moe)
+        XCTAssertEqual(routerOnly, MoEParameters.activeMatmulParameterCount(c, moe) - 3 * 4 * 64)
+        XCTAssertEqual(try FinetuneStage.frozenMatmulParameters(StageParams(), c, moe), 0)
+    }
+
     func testUpcycleCopiesTheSeedsFeedForwardByReference() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)
