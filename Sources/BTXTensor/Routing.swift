@@ -49,7 +49,8 @@ public func routingSlots(_ kind: RoutingKind, k: Int, E: Int) -> Int {
 /// sample-top-1 in training (nil: noise-free, i.e. inference); `temperature` is its τ.
 public func routeForward(_ r: RoutingBuffers, _ logits: UnsafePointer<Float>, noise: UnsafePointer<Float>?,
                          kind: RoutingKind, temperature: Float, _ N: Int, _ E: Int, _ K: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads, RouteForwardRow(r: r, logits: logits, noise: noise, kind: kind, temperature: temperature, E: E, K: K))
+    parallelFor(N, threads: threads, RouteForwardRow(r: r, logits: logits, noise: noise, kind: kind,
+                                                     temperature: temperature, E: E, K: K))
 }
 
 /// Backward of `routeForward`: `dlogits[N, E] = ∂L/∂logits` (overwritten) from `dgates[N, K]` and
@@ -57,7 +58,8 @@ public func routeForward(_ r: RoutingBuffers, _ logits: UnsafePointer<Float>, no
 public func routeBackward(_ dlogits: UnsafeMutablePointer<Float>, _ r: RoutingBuffers,
                           dgates: UnsafePointer<Float>, dprobs: UnsafePointer<Float>,
                           kind: RoutingKind, temperature: Float, _ N: Int, _ E: Int, _ K: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads, RouteBackwardRow(dlogits: dlogits, r: r, dgates: dgates, dprobs: dprobs, kind: kind, temperature: temperature, E: E, K: K))
+    parallelFor(N, threads: threads, RouteBackwardRow(dlogits: dlogits, r: r, dgates: dgates, dprobs: dprobs,
+                                                      kind: kind, temperature: temperature, E: E, K: K))
 }
 
 /// `out[E] = softmax(scale · (z + noise))`, numerically stable.
@@ -96,13 +98,8 @@ public func gumbelNoise(_ noise: UnsafeMutablePointer<Float>, _ count: Int, rng:
 
 /// Token `n` of `routeForward`.
 struct RouteForwardRow: ParallelKernel {
-    let r: RoutingBuffers
-    let logits: UnsafePointer<Float>
-    let noise: UnsafePointer<Float>?
-    let kind: RoutingKind
-    let temperature: Float
-    let E: Int
-    let K: Int
+    let r: RoutingBuffers, logits: UnsafePointer<Float>, noise: UnsafePointer<Float>?, kind: RoutingKind
+    let temperature: Float, E, K: Int
 
     func callAsFunction(_ n: Int) {
         let z = logits + n * E, p = r.probs + n * E
@@ -132,14 +129,8 @@ struct RouteForwardRow: ParallelKernel {
 
 /// Token `n` of `routeBackward`.
 struct RouteBackwardRow: ParallelKernel {
-    let dlogits: UnsafeMutablePointer<Float>
-    let r: RoutingBuffers
-    let dgates: UnsafePointer<Float>
-    let dprobs: UnsafePointer<Float>
-    let kind: RoutingKind
-    let temperature: Float
-    let E: Int
-    let K: Int
+    let dlogits: UnsafeMutablePointer<Float>, r: RoutingBuffers, dgates, dprobs: UnsafePointer<Float>
+    let kind: RoutingKind, temperature: Float, E, K: Int
 
     func callAsFunction(_ n: Int) {
         let dz = dlogits + n * E, p = r.probs + n * E, dpIn = dprobs + n * E

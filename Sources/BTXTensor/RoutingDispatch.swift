@@ -43,7 +43,8 @@ public func gatherRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<
 public func combineForward(_ out: UnsafeMutablePointer<Float>, _ expertOut: UnsafePointer<Float>,
                            gates: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>,
                            _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads, CombineForwardRow(out: out, expertOut: expertOut, gates: gates, slotOf: slotOf, K: K, C: C))
+    parallelFor(N, threads: threads, CombineForwardRow(out: out, expertOut: expertOut, gates: gates, slotOf: slotOf,
+                                                       K: K, C: C))
 }
 
 /// Backward of `combineForward`: `dgates[n, j] = dout[n] · expertOut[slot]` (overwritten; 0 for a
@@ -51,7 +52,8 @@ public func combineForward(_ out: UnsafeMutablePointer<Float>, _ expertOut: Unsa
 public func combineBackward(dgates: UnsafeMutablePointer<Float>, _ expertOut: UnsafeMutablePointer<Float>,
                             _ dout: UnsafePointer<Float>, gates: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>,
                             _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads, CombineBackwardRow(dgates: dgates, expertOut: expertOut, dout: dout, gates: gates, slotOf: slotOf, K: K, C: C))
+    parallelFor(N, threads: threads, CombineBackwardRow(dgates: dgates, expertOut: expertOut, dout: dout,
+                                                        gates: gates, slotOf: slotOf, K: K, C: C))
 }
 
 /// `dinp[n, C] = Σ_j dslots[slotOf[n, j], C]` (overwritten; zero for a token with no slot).
@@ -62,10 +64,7 @@ public func scatterRows(_ dinp: UnsafeMutablePointer<Float>, _ dslots: UnsafePoi
 
 /// Slot `s` of `gatherRows`.
 struct GatherRow: ParallelKernel {
-    let out: UnsafeMutablePointer<Float>
-    let inp: UnsafePointer<Float>
-    let rowOfSlot: UnsafePointer<Int32>
-    let C: Int
+    let out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rowOfSlot: UnsafePointer<Int32>, C: Int
 
     func callAsFunction(_ s: Int) {
         (out + s * C).update(from: inp + Int(rowOfSlot[s]) * C, count: C)
@@ -74,12 +73,8 @@ struct GatherRow: ParallelKernel {
 
 /// Token `n` of `combineForward`.
 struct CombineForwardRow: ParallelKernel {
-    let out: UnsafeMutablePointer<Float>
-    let expertOut: UnsafePointer<Float>
-    let gates: UnsafePointer<Float>
-    let slotOf: UnsafePointer<Int32>
-    let K: Int
-    let C: Int
+    let out: UnsafeMutablePointer<Float>, expertOut, gates: UnsafePointer<Float>
+    let slotOf: UnsafePointer<Int32>, K, C: Int
 
     func callAsFunction(_ n: Int) {
         let o = out + n * C
@@ -94,13 +89,8 @@ struct CombineForwardRow: ParallelKernel {
 
 /// Token `n` of `combineBackward`.
 struct CombineBackwardRow: ParallelKernel {
-    let dgates: UnsafeMutablePointer<Float>
-    let expertOut: UnsafeMutablePointer<Float>
-    let dout: UnsafePointer<Float>
-    let gates: UnsafePointer<Float>
-    let slotOf: UnsafePointer<Int32>
-    let K: Int
-    let C: Int
+    let dgates, expertOut: UnsafeMutablePointer<Float>, dout, gates: UnsafePointer<Float>
+    let slotOf: UnsafePointer<Int32>, K, C: Int
 
     func callAsFunction(_ n: Int) {
         let d = dout + n * C
@@ -117,11 +107,7 @@ struct CombineBackwardRow: ParallelKernel {
 
 /// Token `n` of `scatterRows`.
 struct ScatterRow: ParallelKernel {
-    let dinp: UnsafeMutablePointer<Float>
-    let dslots: UnsafePointer<Float>
-    let slotOf: UnsafePointer<Int32>
-    let K: Int
-    let C: Int
+    let dinp: UnsafeMutablePointer<Float>, dslots: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>, K, C: Int
 
     func callAsFunction(_ n: Int) {
         let o = dinp + n * C
