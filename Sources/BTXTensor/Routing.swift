@@ -49,30 +49,8 @@ public func routingSlots(_ kind: RoutingKind, k: Int, E: Int) -> Int {
 /// sample-top-1 in training (nil: noise-free, i.e. inference); `temperature` is its τ.
 public func routeForward(_ r: RoutingBuffers, _ logits: UnsafePointer<Float>, noise: UnsafePointer<Float>?,
                          kind: RoutingKind, temperature: Float, _ N: Int, _ E: Int, _ K: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads) { n in
-        let z = logits + n * E, p = r.probs + n * E
-        let sel = r.experts + n * K, g = r.gates + n * K
-        softmaxRow(p, z, scale: 1, noise: nil, E)
-        switch kind {
-        case .topK:
-            selectTop(sel, z, E, K)
-            // Softmax over the selected logits; the first is the largest.
-            let top = z[Int(sel[0])]
-            var sum: Float = 0
-            for j in 0..<K { g[j] = VectorMath.exp(z[Int(sel[j])] - top); sum += g[j] }
-            for j in 0..<K { g[j] /= sum }
-        case .switchTop1:
-            selectTop(sel, z, E, 1)
-            g[0] = p[Int(sel[0])]
-        case .sampleTop1:
-            let y = r.sampled + n * E
-            softmaxRow(y, z, scale: 1 / temperature, noise: noise.map { $0 + n * E }, E)
-            selectTop(sel, y, E, 1)
-            g[0] = y[Int(sel[0])]
-        case .soft:
-            for j in 0..<E { sel[j] = Int32(j); g[j] = p[j] }
-        }
-    }
+    parallelFor(N, threads: threads, RouteForwardRow(r: r, logits: logits, noise: noise, kind: kind,
+                                                     temperature: temperature, E: E, K: K))
 }
 
 /// Backward of `routeForward`: `dlogits[N, E] = ∂L/∂logits` (overwritten) from `dgates[N, K]` and
@@ -80,39 +58,8 @@ public func routeForward(_ r: RoutingBuffers, _ logits: UnsafePointer<Float>, no
 public func routeBackward(_ dlogits: UnsafeMutablePointer<Float>, _ r: RoutingBuffers,
                           dgates: UnsafePointer<Float>, dprobs: UnsafePointer<Float>,
                           kind: RoutingKind, temperature: Float, _ N: Int, _ E: Int, _ K: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads) { n in
-        let dz = dlogits + n * E, p = r.probs + n * E, dpIn = dprobs + n * E
-        let sel = r.experts + n * K, g = r.gates + n * K, dg = dgates + n * K
-        for j in 0..<E { dz[j] = 0 }
-        // ∂L/∂p for this row: the load-balancing part plus the gates that are probabilities.
-        var dpSel: Float = 0  // switch: the selected expert's extra ∂L/∂p
-        switch kind {
-        case .topK:
-            // g = softmax over selected logits: ∂z_j = g_j (dg_j − Σ g_m dg_m).
-            var dot: Float = 0
-            for j in 0..<K { dot += g[j] * dg[j] }
-            for j in 0..<K { dz[Int(sel[j])] += g[j] * (dg[j] - dot) }
-        case .switchTop1:
-            dpSel = dg[0]
-        case .sampleTop1:
-            // g = y_s, y = softmax((z + noise)/τ): ∂z_j = (1/τ) y_j (δ_js − y_s) dg.
-            let y = r.sampled + n * E, s = Int(sel[0]), ys = y[s]
-            for j in 0..<E { dz[j] += y[j] * ((j == s ? dg[0] : 0) - ys * dg[0]) / temperature }
-        case .soft:
-            break
-        }
-        // Full softmax: ∂z_j += p_j (dp_j − Σ p_m dp_m).
-        let s0 = kind == .switchTop1 ? Int(sel[0]) : -1
-        var dot: Float = 0
-        for j in 0..<E {
-            let dp = dpIn[j] + (j == s0 ? dpSel : 0) + (kind == .soft ? dg[j] : 0)
-            dot += p[j] * dp
-        }
-        for j in 0..<E {
-            let dp = dpIn[j] + (j == s0 ? dpSel : 0) + (kind == .soft ? dg[j] : 0)
-            dz[j] += p[j] * (dp - dot)
-        }
-    }
+    parallelFor(N, threads: threads, RouteBackwardRow(dlogits: dlogits, r: r, dgates: dgates, dprobs: dprobs,
+                                                      kind: kind, temperature: temperature, E: E, K: K))
 }
 
 /// `out[E] = softmax(scale · (z + noise))`, numerically stable.
@@ -146,5 +93,76 @@ public func gumbelNoise(_ noise: UnsafeMutablePointer<Float>, _ count: Int, rng:
     for i in 0..<count {
         let u = min(max(rng.nextUniform(), 1e-12), 1 - 1e-12)
         noise[i] = Float(-Foundation.log(-Foundation.log(u)))
+    }
+}
+
+/// Token `n` of `routeForward`.
+struct RouteForwardRow: ParallelKernel {
+    let r: RoutingBuffers, logits: UnsafePointer<Float>, noise: UnsafePointer<Float>?, kind: RoutingKind
+    let temperature: Float, E, K: Int
+
+    func callAsFunction(_ n: Int) {
+        let z = logits + n * E, p = r.probs + n * E
+        let sel = r.experts + n * K, g = r.gates + n * K
+        softmaxRow(p, z, scale: 1, noise: nil, E)
+        switch kind {
+        case .topK:
+            selectTop(sel, z, E, K)
+            // Softmax over the selected logits; the first is the largest.
+            let top = z[Int(sel[0])]
+            var sum: Float = 0
+            for j in 0..<K { g[j] = VectorMath.exp(z[Int(sel[j])] - top); sum += g[j] }
+            for j in 0..<K { g[j] /= sum }
+        case .switchTop1:
+            selectTop(sel, z, E, 1)
+            g[0] = p[Int(sel[0])]
+        case .sampleTop1:
+            let y = r.sampled + n * E
+            softmaxRow(y, z, scale: 1 / temperature, noise: noise.map { $0 + n * E }, E)
+            selectTop(sel, y, E, 1)
+            g[0] = y[Int(sel[0])]
+        case .soft:
+            for j in 0..<E { sel[j] = Int32(j); g[j] = p[j] }
+        }
+    }
+}
+
+/// Token `n` of `routeBackward`.
+struct RouteBackwardRow: ParallelKernel {
+    let dlogits: UnsafeMutablePointer<Float>, r: RoutingBuffers, dgates, dprobs: UnsafePointer<Float>
+    let kind: RoutingKind, temperature: Float, E, K: Int
+
+    func callAsFunction(_ n: Int) {
+        let dz = dlogits + n * E, p = r.probs + n * E, dpIn = dprobs + n * E
+        let sel = r.experts + n * K, g = r.gates + n * K, dg = dgates + n * K
+        for j in 0..<E { dz[j] = 0 }
+        // ∂L/∂p for this row: the load-balancing part plus the gates that are probabilities.
+        var dpSel: Float = 0  // switch: the selected expert's extra ∂L/∂p
+        switch kind {
+        case .topK:
+            // g = softmax over selected logits: ∂z_j = g_j (dg_j − Σ g_m dg_m).
+            var dot: Float = 0
+            for j in 0..<K { dot += g[j] * dg[j] }
+            for j in 0..<K { dz[Int(sel[j])] += g[j] * (dg[j] - dot) }
+        case .switchTop1:
+            dpSel = dg[0]
+        case .sampleTop1:
+            // g = y_s, y = softmax((z + noise)/τ): ∂z_j = (1/τ) y_j (δ_js − y_s) dg.
+            let y = r.sampled + n * E, s = Int(sel[0]), ys = y[s]
+            for j in 0..<E { dz[j] += y[j] * ((j == s ? dg[0] : 0) - ys * dg[0]) / temperature }
+        case .soft:
+            break
+        }
+        // Full softmax: ∂z_j += p_j (dp_j − Σ p_m dp_m).
+        let s0 = kind == .switchTop1 ? Int(sel[0]) : -1
+        var dot: Float = 0
+        for j in 0..<E {
+            let dp = dpIn[j] + (j == s0 ? dpSel : 0) + (kind == .soft ? dg[j] : 0)
+            dot += p[j] * dp
+        }
+        for j in 0..<E {
+            let dp = dpIn[j] + (j == s0 ? dpSel : 0) + (kind == .soft ? dg[j] : 0)
+            dz[j] += p[j] * (dp - dot)
+        }
     }
 }

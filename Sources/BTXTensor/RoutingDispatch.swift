@@ -36,16 +36,47 @@ public func dispatchPlan(slotOf: UnsafeMutablePointer<Int32>, rowOfSlot: UnsafeM
 /// `out[s, C] = inp[rowOfSlot[s], C]` for `S` slots.
 public func gatherRows(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                        rowOfSlot: UnsafePointer<Int32>, _ S: Int, _ C: Int, threads: Int = 1) {
-    parallelFor(S, threads: threads) { s in
-        (out + s * C).update(from: inp + Int(rowOfSlot[s]) * C, count: C)
-    }
+    parallelFor(S, threads: threads, GatherRow(out: out, inp: inp, rowOfSlot: rowOfSlot, C: C))
 }
 
 /// `out[n, C] += Σ_j gates[n, j] · expertOut[slotOf[n, j], C]` (dropped slots add nothing).
 public func combineForward(_ out: UnsafeMutablePointer<Float>, _ expertOut: UnsafePointer<Float>,
                            gates: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>,
                            _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads) { n in
+    parallelFor(N, threads: threads, CombineForwardRow(out: out, expertOut: expertOut, gates: gates, slotOf: slotOf,
+                                                       K: K, C: C))
+}
+
+/// Backward of `combineForward`: `dgates[n, j] = dout[n] · expertOut[slot]` (overwritten; 0 for a
+/// dropped slot), then `expertOut[slot] = gates[n, j] · dout[n]` in place (the experts' output gradient).
+public func combineBackward(dgates: UnsafeMutablePointer<Float>, _ expertOut: UnsafeMutablePointer<Float>,
+                            _ dout: UnsafePointer<Float>, gates: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>,
+                            _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
+    parallelFor(N, threads: threads, CombineBackwardRow(dgates: dgates, expertOut: expertOut, dout: dout,
+                                                        gates: gates, slotOf: slotOf, K: K, C: C))
+}
+
+/// `dinp[n, C] = Σ_j dslots[slotOf[n, j], C]` (overwritten; zero for a token with no slot).
+public func scatterRows(_ dinp: UnsafeMutablePointer<Float>, _ dslots: UnsafePointer<Float>,
+                        slotOf: UnsafePointer<Int32>, _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
+    parallelFor(N, threads: threads, ScatterRow(dinp: dinp, dslots: dslots, slotOf: slotOf, K: K, C: C))
+}
+
+/// Slot `s` of `gatherRows`.
+struct GatherRow: ParallelKernel {
+    let out: UnsafeMutablePointer<Float>, inp: UnsafePointer<Float>, rowOfSlot: UnsafePointer<Int32>, C: Int
+
+    func callAsFunction(_ s: Int) {
+        (out + s * C).update(from: inp + Int(rowOfSlot[s]) * C, count: C)
+    }
+}
+
+/// Token `n` of `combineForward`.
+struct CombineForwardRow: ParallelKernel {
+    let out: UnsafeMutablePointer<Float>, expertOut, gates: UnsafePointer<Float>
+    let slotOf: UnsafePointer<Int32>, K, C: Int
+
+    func callAsFunction(_ n: Int) {
         let o = out + n * C
         for j in 0..<K {
             let s = Int(slotOf[n * K + j])
@@ -56,12 +87,12 @@ public func combineForward(_ out: UnsafeMutablePointer<Float>, _ expertOut: Unsa
     }
 }
 
-/// Backward of `combineForward`: `dgates[n, j] = dout[n] · expertOut[slot]` (overwritten; 0 for a
-/// dropped slot), then `expertOut[slot] = gates[n, j] · dout[n]` in place (the experts' output gradient).
-public func combineBackward(dgates: UnsafeMutablePointer<Float>, _ expertOut: UnsafeMutablePointer<Float>,
-                            _ dout: UnsafePointer<Float>, gates: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>,
-                            _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads) { n in
+/// Token `n` of `combineBackward`.
+struct CombineBackwardRow: ParallelKernel {
+    let dgates, expertOut: UnsafeMutablePointer<Float>, dout, gates: UnsafePointer<Float>
+    let slotOf: UnsafePointer<Int32>, K, C: Int
+
+    func callAsFunction(_ n: Int) {
         let d = dout + n * C
         for j in 0..<K {
             let s = Int(slotOf[n * K + j])
@@ -74,10 +105,11 @@ public func combineBackward(dgates: UnsafeMutablePointer<Float>, _ expertOut: Un
     }
 }
 
-/// `dinp[n, C] = Σ_j dslots[slotOf[n, j], C]` (overwritten; zero for a token with no slot).
-public func scatterRows(_ dinp: UnsafeMutablePointer<Float>, _ dslots: UnsafePointer<Float>,
-                        slotOf: UnsafePointer<Int32>, _ N: Int, _ K: Int, _ C: Int, threads: Int = 1) {
-    parallelFor(N, threads: threads) { n in
+/// Token `n` of `scatterRows`.
+struct ScatterRow: ParallelKernel {
+    let dinp: UnsafeMutablePointer<Float>, dslots: UnsafePointer<Float>, slotOf: UnsafePointer<Int32>, K, C: Int
+
+    func callAsFunction(_ n: Int) {
         let o = dinp + n * C
         o.update(repeating: 0, count: C)
         for j in 0..<K {

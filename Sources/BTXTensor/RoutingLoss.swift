@@ -29,7 +29,16 @@ public func loadBalancingBackward(dgates: UnsafeMutablePointer<Float>, dprobs: U
                                   _ r: RoutingBuffers, usage: UnsafePointer<Float>, meanProbs: UnsafePointer<Float>,
                                   alpha: Float, scale: Float, _ N: Int, _ E: Int, _ K: Int, threads: Int = 1) {
     let c = scale * alpha * Float(E) / Float(N)
-    parallelFor(N, threads: threads) { n in
+    parallelFor(N, threads: threads, LoadBalancingBackwardRow(dgates: dgates, dprobs: dprobs, r: r, usage: usage,
+                                                              meanProbs: meanProbs, c: c, E: E, K: K))
+}
+
+/// Token `n` of `loadBalancingBackward`.
+struct LoadBalancingBackwardRow: ParallelKernel {
+    let dgates, dprobs: UnsafeMutablePointer<Float>, r: RoutingBuffers, usage, meanProbs: UnsafePointer<Float>
+    let c: Float, E, K: Int
+
+    func callAsFunction(_ n: Int) {
         for j in 0..<K { dgates[n * K + j] += c * meanProbs[Int(r.experts[n * K + j])] }
         for e in 0..<E { dprobs[n * E + e] = c * usage[e] }
     }

@@ -30,7 +30,33 @@ final class TrainerAllocationTests: XCTestCase {
         let B = 2, T = 72
         let p = ParameterSet(layout: LlamaParameters.layout(c))
         LlamaParameters.initialize(p, seed: 3)
-        let model = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, threads: 2)
+        try traceSteps(try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, threads: 2), B: B, T: T)
+    }
+
+    /// The MoE step allocates nothing either: its routing, gather, combine and scatter kernels run
+    /// in the same pool as the dense ones (issue 18).
+    func testMoETrainingStepsAfterTheFirstAllocateNothing() throws {
+        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/testTracedMoETrainingSteps") else {
+            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
+        }
+        XCTAssertEqual(allocations.count, 0, "allocations in steps 2–3:\n" + allocations.prefix(20).joined(separator: "\n"))
+    }
+
+    /// Run by `testMoETrainingStepsAfterTheFirstAllocateNothing`: the traced steps of
+    /// `testTracedTrainingSteps` on a 4-expert top-2 model with the load-balancing loss.
+    func testTracedMoETrainingSteps() throws {
+        let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 88, numHiddenLayers: 2, numAttentionHeads: 4,
+                                numKeyValueHeads: 2, vocabSize: 100, maxPositionEmbeddings: 72)
+        let B = 2, T = 72, moe = try MoEConfig(numLocalExperts: 4)
+        let p = ParameterSet(layout: MoEParameters.layout(c, moe))
+        LlamaParameters.initialize(p, seed: 3)
+        let runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: B * T, training: true)
+        try traceSteps(try MoEParameters.model(c, runtime: runtime, parameters: p, batchSize: B, sequenceLength: T, threads: 2),
+                       B: B, T: T)
+    }
+
+    /// One warm-up step of `model`, then two traced steps.
+    func traceSteps(_ model: LlamaModel, B: Int, T: Int) throws {
         let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
             steps: 3, batchSize: B, sequenceLength: T, gradientAccumulation: 2, learningRate: 1e-3, warmupSteps: 1,
             gradientClip: 1e-3, seed: 1))
