@@ -44,7 +44,9 @@ public final class MoEFeedForward: FeedForwardLayer {
         let C = c.hiddenSize, I = c.intermediateSize
         precondition(runtime.scratch.gathered.count >= N * K * C, "MoERuntime built for fewer rows than the model")
         (layer, self.kind, self.E, self.K, self.C, self.I, maxRows) = (l, kind, E, K, C, I, N)
-        capacity = moe.capacity(rows: N, layer: l)
+        // Switch's capacity limit is a training device (it bounds each expert's batch); at evaluation
+        // and generation every token keeps its expert, as in the paper's evaluation.
+        capacity = context.gradients != nil ? moe.capacity(rows: N, layer: l) : N
         alpha = Float(moe.routerAuxLossCoef)
         threads = context.threads
         self.runtime = runtime

@@ -9,15 +9,15 @@ final class MoEFeedForwardTests: XCTestCase {
         let layer: MoEFeedForward, runtime: MoERuntime, parameters: ParameterSet, gradients: ParameterSet
         let N: Int, C: Int
 
-        init(_ moe: MoEConfig, index l: Int = 1, N: Int = 9, statistics: MoERoutingStatistics? = nil) {
+        init(_ moe: MoEConfig, index l: Int = 1, N: Int = 9, statistics: MoERoutingStatistics? = nil, training: Bool = true) {
             let c = TinyModel.config()
             parameters = ParameterSet(layout: MoEParameters.blockLayout(c, moe, layer: l))
             LlamaParameters.initialize(parameters, seed: 5, std: 0.5)
             gradients = parameters.zerosLike()
-            runtime = MoERuntime(moe: moe, layers: l + 1, hiddenSize: c.hiddenSize, rows: N, training: true,
+            runtime = MoERuntime(moe: moe, layers: l + 1, hiddenSize: c.hiddenSize, rows: N, training: training,
                                  noiseSeed: 3, statistics: statistics)
-            let context = FeedForwardContext(config: c, parameters: parameters, gradients: gradients, maxRows: N,
-                                             scratch: FeedForwardScratch(rows: N, width: c.intermediateSize, training: true),
+            let context = FeedForwardContext(config: c, parameters: parameters, gradients: training ? gradients : nil, maxRows: N,
+                                             scratch: FeedForwardScratch(rows: N, width: c.intermediateSize, training: training),
                                              threads: 2)
             layer = MoEFeedForward(layer: l, runtime: runtime, context: context)
             self.N = N
@@ -110,6 +110,12 @@ final class MoEFeedForwardTests: XCTestCase {
         XCTAssertEqual(t.layer.lastCounts, [2, 2])
         let zeroRows = (0..<t.N).filter { n in out[n * t.C..<(n + 1) * t.C].allSatisfy { $0 == 0 } }
         XCTAssertEqual(zeroRows.count, 4, "dropped tokens get no FFN output")
+        // Evaluation keeps every token: the capacity limit is a training device.
+        let evaluation = Layer(moe, N: 8, training: false)
+        let all = evaluation.forward(GradientCheck.randomFloats(evaluation.N * evaluation.C, seed: 7))
+        XCTAssertEqual(evaluation.layer.lastDropped, 0)
+        XCTAssertEqual(evaluation.layer.lastCounts.reduce(0, +), 8)
+        XCTAssertFalse((0..<8).contains { n in all[n * t.C..<(n + 1) * t.C].allSatisfy { $0 == 0 } })
     }
 
     func testRoutingStatisticsSumToTheTokenCount() throws {
