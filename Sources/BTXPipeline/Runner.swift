@@ -24,14 +24,16 @@ public final class Runner: @unchecked Sendable {
     private var launchedKeys: [String: ObjectHash] = [:]
     private var healed: Set<String> = []
 
-    /// A runner of a validated `spec` on `store`.
+    /// A runner of a validated `spec` on `store`. `sources` are the stages' source fingerprints when
+    /// the caller has just computed them (`SourceFingerprints.compute`; a no-op rerun then hashes the
+    /// corpora's listing once, not twice); nil computes them here.
     public init(spec: PipelineSpec, registry: StageRegistry, store: Store, options: RunOptions,
-                observer: RunObserver) throws {
+                observer: RunObserver, sources: [String: JSONValue]? = nil) throws {
         self.spec = spec
         var planner = try Planner(spec: spec, registry: registry)
         // Fingerprints of what stages read outside their inputs (local corpora): computed here, once,
         // so that the planner stays pure and a changed file changes the stage's key.
-        planner.sources = SourceFingerprints.compute(spec: spec, registry: registry, store: store)
+        planner.sources = sources ?? SourceFingerprints.compute(spec: spec, registry: registry, store: store)
         self.planner = planner
         self.store = store
         self.options = options

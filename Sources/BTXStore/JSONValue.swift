@@ -88,7 +88,7 @@ public enum JSONValue: Hashable, Sendable, Codable {
 
     /// Parses JSON text.
     public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
+        try JSONParser.parse(data)
     }
 
     // Convenience accessors: nil when the value is of another type.

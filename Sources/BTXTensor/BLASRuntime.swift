@@ -32,14 +32,19 @@ public enum BLASRuntime {
         return Set(line[line.index(after: colon)...].split(separator: " ").map(String.init))
     }
 
-    /// Call first thing in `main`. When the user has not chosen a core type, picks the best one,
-    /// re-executes this binary with it, and in the re-executed process checks a small sgemm against
-    /// a plain reference, stepping down the fallback chain if the kernels disagree. Returns normally
-    /// in the process that should do the work.
-    public static func prepareProcess() {
+    /// Call first thing in `main`. When the user has not chosen a core type and OpenBLAS's own pick
+    /// is not the best this CPU supports, re-executes this binary with the better one — at once when
+    /// `reexecNow`, else only if `ensurePreferredKernels` is called later (a command that may never
+    /// multiply: a process start and the check cost ~0.15 s, most of a no-op rerun). In the
+    /// re-executed process it checks a small sgemm against a plain reference, stepping down the
+    /// fallback chain if the kernels disagree. Returns normally in the process that should do the work.
+    public static func prepareProcess(reexecNow: Bool = true) {
         let env = ProcessInfo.processInfo.environment
         guard let chosen = env[coreTypeVariable] else {
-            reexec(coreType: preferredCoreType())
+            // NOTE: OpenBLAS's detection is right on most CPUs (Zen 3 loads "Zen", Haswell's kernels);
+            // only one it does not know (a recent Xeon → Prescott) needs the variable and a re-exec.
+            if loadedKernelsSuffice(loaded: coreName, preferred: preferredCoreType()) { return }
+            if reexecNow { reexec(coreType: preferredCoreType()) } else { pendingReexec = true }
             return
         }
         guard env[autoVariable] == chosen else { return }  // the user's own choice: leave it alone
@@ -47,6 +52,28 @@ public enum BLASRuntime {
         let next = fallbackChain.drop(while: { $0 != chosen }).dropFirst().first ?? "Prescott"
         FileHandle.standardError.write(Data("btxpipe: OpenBLAS \(chosen) kernels failed the sgemm check; using \(next)\n".utf8))
         if next != chosen { reexec(coreType: next) }
+    }
+
+    /// Set when `prepareProcess(reexecNow: false)` left slower kernels loaded.
+    static var pendingReexec = false  // written once in main, before any thread starts
+
+    /// Whether `ensurePreferredKernels` would re-execute (slower kernels loaded, choice deferred).
+    public static var kernelChoicePending: Bool { pendingReexec }
+
+    /// Call before the first matrix product of a command that deferred the choice
+    /// (`prepareProcess(reexecNow: false)`): re-executes this binary with the preferred kernels if
+    /// OpenBLAS loaded slower ones. Must come before any effect a rerun would repeat.
+    public static func ensurePreferredKernels() {
+        if pendingReexec { reexec(coreType: preferredCoreType()) }
+    }
+
+    /// Whether the kernels OpenBLAS picked itself (`loaded`, its core name) are the ones `preferred`
+    /// names, or a family OpenBLAS runs with the same kernels (Zen and Cooper Lake use Haswell's and
+    /// SkylakeX's sgemm).
+    public static func loadedKernelsSuffice(loaded: String, preferred: String) -> Bool {
+        let same: [String: Set<String>] = ["haswell": ["haswell", "zen"], "skylakex": ["skylakex", "cooperlake"],
+                                           "sandybridge": ["sandybridge"], "prescott": ["prescott"]]
+        return same[preferred.lowercased(), default: [preferred.lowercased()]].contains(loaded.lowercased())
     }
 
     private static func reexec(coreType: String) {

@@ -14,6 +14,7 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
     // out:    [N, OC]
     // inp:    [N, C]
     // weight: [OC, C]
+    if N == 1 { return matvecForward(out, inp, weight, C, OC, accumulate: accumulate, threads: threads) }  // a decode step
     let parts = matmulParts(N, threads)
     parallelFor(parts, threads: parts, MatmulForwardBlock(out: out, inp: inp, weight: weight, N: N, C: C, OC: OC,
                                                           beta: accumulate ? 1 : 0, parts: parts))

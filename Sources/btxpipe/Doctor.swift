@@ -12,7 +12,8 @@ struct Doctor: ParsableCommand {
 
     func run() throws {
         let env = ProcessInfo.processInfo.environment
-        let chosenBy = env["BTXPIPE_BLAS_AUTO"] == env["OPENBLAS_CORETYPE"] ? "chosen by btxpipe" : "set by the user"
+        let chosenBy = env["OPENBLAS_CORETYPE"] == nil ? "OpenBLAS's own detection, kept by btxpipe: the CPU's preferred kernels"
+            : env["BTXPIPE_BLAS_AUTO"] == env["OPENBLAS_CORETYPE"] ? "chosen by btxpipe" : "set by the user"
         print("BLAS library:   OpenBLAS (\(BLASRuntime.configuration.trimmingCharacters(in: .whitespaces)))")
         print("core type:      \(BLASRuntime.coreName) (OPENBLAS_CORETYPE=\(env["OPENBLAS_CORETYPE"] ?? "unset"), \(chosenBy))")
         print("CPU prefers:    \(BLASRuntime.preferredCoreType())")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import BTXPipeline
 import BTXStages
+import BTXTensor
 import Foundation
 
 /// `btxpipe run PIPELINE [STAGE…]`: run what is not cached; rerun to resume.
@@ -40,6 +41,10 @@ struct Run: ParsableCommand {
     func run() throws {
         try CommandFailure.report {
             let session = try PipelineSession(options)
+            // Deferred by main: faster BLAS kernels are worth a re-exec only when something will compute.
+            if BLASRuntime.kernelChoicePending, try session.fullPlan().contains(where: { if case .cached = $0.reason { return false } else { return true } }) {
+                BLASRuntime.ensurePreferredKernels()
+            }
             let cores = ProcessInfo.processInfo.activeProcessorCount
             var runOptions = RunOptions()
             runOptions.targets = try targets(session)
@@ -52,7 +57,7 @@ struct Run: ParsableCommand {
                                                   plainInterval: options.verbosity.plainInterval)
             view.quiet = options.verbosity.quiet
             let runner = try Runner(spec: session.spec, registry: StageCatalog.registry, store: session.store,
-                                    options: runOptions, observer: view)
+                                    options: runOptions, observer: view, sources: session.planner.sources)
             runner.remoteCache = try remoteOptions.cache(for: session.spec, push: !noPush, defaultAll: false)
             let trap = SignalTrap { _ in
                 view.note("interrupted: checkpointing running stages (press Ctrl-C again to quit at once)")

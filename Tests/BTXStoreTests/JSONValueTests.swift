@@ -2,6 +2,24 @@ import BTXStore
 import XCTest
 
 final class JSONValueTests: XCTestCase {
+    func testParseAgreesWithJSONDecoderOnEveryKindOfValue() throws {
+        let texts = [
+            #"{"a": [1, -2, 3.5, 1e2, 1.0, -0.25e-3, 9223372036854775807, 1e300], "b": {"c": null, "d": true, "e": false}}"#,
+            #"["plain", "esc \" \\ \/ \b \f \n \r \t", "\u00e9\u4e2d\ud83d\ude00", "ĠThe Ċ", ""]"#,
+            #"  {"nested": [[[], {}], [{"x": "y"}]]}  "#, "42", #""just a string""#,
+        ]
+        for text in texts {
+            let data = Data(text.utf8)
+            XCTAssertEqual(try JSONValue.parse(data), try JSONDecoder().decode(JSONValue.self, from: data), text)
+        }
+    }
+
+    func testParseRejectsMalformedText() {
+        for text in ["", "{", "[1,]", #"{"a" 1}"#, #""unterminated"#, "tru", "1 2", #""\x""#, #""\ud800""#, "-", "{\"a\":1,}"] {
+            XCTAssertThrowsError(try JSONValue.parse(Data(text.utf8)), text)
+        }
+    }
+
     func testCanonicalTextSortsKeysAndDropsWhitespace() throws {
         let value = try JSONValue.parse(Data(#"{ "b": [1, 2.5, "x\n"], "a": {"z": null, "y": true} }"#.utf8))
         XCTAssertEqual(value.canonicalText, #"{"a":{"y":true,"z":null},"b":[1,2.5,"x\n"]}"#)

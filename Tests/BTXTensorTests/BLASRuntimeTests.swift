@@ -12,6 +12,15 @@ final class BLASRuntimeTests: XCTestCase {
         XCTAssertEqual(BLASRuntime.preferredCoreType(cpuFlags: ["sse2"]), "Prescott")
     }
 
+    func testOpenBLASsOwnPickSufficesOnlyWhenItRunsThePreferredKernels() {
+        XCTAssertTrue(BLASRuntime.loadedKernelsSuffice(loaded: "Zen", preferred: "Haswell"))
+        XCTAssertTrue(BLASRuntime.loadedKernelsSuffice(loaded: "Haswell", preferred: "Haswell"))
+        XCTAssertTrue(BLASRuntime.loadedKernelsSuffice(loaded: "SkylakeX", preferred: "SkylakeX"))
+        // The case the re-exec exists for: a Xeon OpenBLAS 0.3.21 does not know falls back to Prescott.
+        XCTAssertFalse(BLASRuntime.loadedKernelsSuffice(loaded: "Prescott", preferred: "SkylakeX"))
+        XCTAssertFalse(BLASRuntime.loadedKernelsSuffice(loaded: "Haswell", preferred: "SkylakeX"))
+    }
+
     func testLoadedKernelsAgreeWithReference() {
         XCTAssertTrue(BLASRuntime.sgemmAgreesWithReference())
     }

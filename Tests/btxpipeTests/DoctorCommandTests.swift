@@ -23,7 +23,8 @@ final class DoctorCommandTests: XCTestCase {
         try process.run()
         let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        XCTAssertTrue(text.contains("chosen by btxpipe"), text)
+        // Either OpenBLAS detected this CPU's best kernels itself (no re-exec) or btxpipe chose them.
+        XCTAssertTrue(text.contains("chosen by btxpipe") || text.contains("kept by btxpipe"), text)
     }
 
     func testUsersOwnCoreTypeIsRespected() throws {

@@ -11,7 +11,7 @@ struct Bench: ParsableCommand {
     /// Every bench, by name. Add yours here.
     static let suites: [any BenchSuite.Type] = [
         StoreBench.self, TokenizerBenchSuite.self, TrainBenchSuite.self, PipelineBenchSuite.self, MoEBenchSuite.self, HFBench.self,
-        ExportBench.self,
+        ExportBench.self, EvaluateBenchSuite.self, GenerateBenchSuite.self, NoopBenchSuite.self,
     ]
 
     @Flag(help: "Small sizes: checks that the benches run, not how fast.")
