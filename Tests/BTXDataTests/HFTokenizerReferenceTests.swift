@@ -40,13 +40,7 @@ final class HFTokenizerReferenceTests: XCTestCase {
     func testEveryReferenceTokenizerEncodesTheDefaultCorporaLikeTokenizers() throws {
         let python = try ReferencePython.python(importing: ["tokenizers"])
         let dir = try TemporaryDirectory()
-        let documents = try ReferenceCorpora.documents()
-        let docs = dir.url.appendingPathComponent("docs.bin")
-        try ReferenceCorpora.write(documents, to: docs)
-        let train = dir.url.appendingPathComponent("train.txt")
-        var text = Data()
-        for d in documents where text.count < 400_000 { text.append(d) }
-        try text.write(to: train)
+        let (documents, docs, train) = try ReferenceCorpora.prepare(in: dir.url)
         let made = try runProcess(python, [Self.script.path, "make", dir.url.path, train.path])
         XCTAssertEqual(made.status, 0, made.stderr)
         for name in ["llama3", "qwen2", "smollm2", "gpt2", "llama2-legacy", "llama2"] {

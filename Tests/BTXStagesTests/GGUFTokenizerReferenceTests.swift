@@ -45,13 +45,7 @@ final class GGUFTokenizerReferenceTests: XCTestCase {
     func testLlama3AndSentencePieceGGUFVocabulariesEncodeLikeTokenizersAndLlamaCpp() throws {
         let python = try ReferencePython.python(importing: ["tokenizers", "gguf", "sentencepiece", "transformers"])
         let dir = try TemporaryDirectory()
-        let documents = try ReferenceCorpora.documents()
-        let docs = dir.url.appendingPathComponent("docs.bin")
-        try ReferenceCorpora.write(documents, to: docs)
-        let train = dir.url.appendingPathComponent("train.txt")
-        var text = Data()
-        for d in documents where text.count < 400_000 { text.append(d) }
-        try text.write(to: train)
+        let (documents, docs, train) = try ReferenceCorpora.prepare(in: dir.url)
         try run(python, [Self.tokenizerScript, "make", dir.url.path, train.path])
         try run(python, [Self.ggufScript, "bpe", dir.path("llama3.json"), dir.path("llama3.gguf")])
         try run(python, [Self.ggufScript, "spm", train.path, dir.path("spm")])

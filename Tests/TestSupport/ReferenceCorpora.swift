@@ -26,6 +26,19 @@ public enum ReferenceCorpora {
         return [code, knowledge, math].flatMap { c in (0..<c.count).map { c[$0] } } + edgeCases
     }
 
+    /// The documents, written to `dir`/docs.bin, and their first 400 KB as `dir`/train.txt (what the
+    /// reference tokenizers are trained on).
+    public static func prepare(in dir: URL) throws -> (documents: [Data], docs: URL, train: URL) {
+        let documents = try documents()
+        let docs = dir.appendingPathComponent("docs.bin")
+        try write(documents, to: docs)
+        let train = dir.appendingPathComponent("train.txt")
+        var text = Data()
+        for d in documents where text.count < 400_000 { text.append(d) }
+        try text.write(to: train)
+        return (documents, docs, train)
+    }
+
     /// Per document: u32 LE length, then its bytes.
     public static func write(_ documents: [Data], to url: URL) throws {
         var out = Data()

@@ -22,11 +22,13 @@ llama.cpp's converter writes them (conversion/base.py in llama.cpp), for GGUFTok
 """
 import json
 import os
-import re
 import struct
 import sys
 
 import gguf
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tokenizers"))
+from make_tokenizers import read_docs  # noqa: E402  (the documents' binary format, in one place)
 
 
 def writer(path, vocab_size):
@@ -126,16 +128,6 @@ def spm(train_path, out_dir):
     w.add_add_bos_token(True)
     w.add_add_eos_token(False)
     finish(w)
-
-
-def read_docs(path):
-    data = open(path, "rb").read()
-    docs, at = [], 0
-    while at < len(data):
-        (n,) = struct.unpack_from("<I", data, at)
-        docs.append(data[at + 4:at + 4 + n].decode("utf-8", errors="replace"))
-        at += 4 + n
-    return docs
 
 
 def llamacpp(gguf_path, docs_path, out_path):
