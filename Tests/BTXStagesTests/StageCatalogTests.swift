@@ -24,6 +24,9 @@ final class StageCatalogTests: XCTestCase {
             let kind = try XCTUnwrap(StageCatalog.registry.kind(named: name))
             let survey = StageRegistry.survey(of: kind)
             XCTAssertTrue(survey.complete, "\(name): validation stopped after \(survey.parameters.map(\.name))")
+            for parameter in survey.parameters {
+                XCTAssertNotNil(ParameterDocs.line(kind: name, parameter: parameter.name), "\(name).\(parameter.name) has no doc line")
+            }
         }
         let fetch = StageRegistry.parameters(of: FetchStage.self).map(\.name)
         XCTAssertEqual(Set(fetch), ["domain", "path", "url", "include", "exclude", "format", "text_field", "sha256", "max_bytes"])
