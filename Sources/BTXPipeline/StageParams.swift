@@ -26,10 +26,12 @@ public struct StageParams: Sendable {
         return values[name]
     }
 
-    /// An integer parameter; a double with an integral value is accepted.
-    public func int(_ name: String, default fallback: Int? = nil, in range: ClosedRange<Int>? = nil) throws -> Int {
-        let info = ParameterInfo(name, "integer", fallback.map { .int(Int64($0)) },
+    /// An integer parameter; a double with an integral value is accepted. `rule` says how a default
+    /// computed from other parameters is found (`btxpipe kinds` shows it instead of one value).
+    public func int(_ name: String, default fallback: Int? = nil, rule: String? = nil, in range: ClosedRange<Int>? = nil) throws -> Int {
+        var info = ParameterInfo(name, "integer", fallback.map { .int(Int64($0)) },
                                  range.map { "\($0.lowerBound)...\($0.upperBound)" }, placeholder: .int(Int64(range?.lowerBound ?? 1)))
+        info.defaultRule = rule
         let value: Int = try get(name, fallback, "an integer", info) { $0.intValue }
         if let range, !range.contains(value) {
             throw StageError.badParameter(field: name, expected: "an integer in \(range.lowerBound)...\(range.upperBound)",
@@ -51,10 +53,11 @@ public struct StageParams: Sendable {
         return value
     }
 
-    /// A string parameter, optionally one of `choices`.
-    public func string(_ name: String, default fallback: String? = nil, oneOf choices: [String]? = nil) throws -> String {
-        let info = ParameterInfo(name, "string", fallback.map(JSONValue.string), choices.map { $0.joined(separator: "|") },
+    /// A string parameter, optionally one of `choices`; `rule` as for `int`.
+    public func string(_ name: String, default fallback: String? = nil, rule: String? = nil, oneOf choices: [String]? = nil) throws -> String {
+        var info = ParameterInfo(name, "string", fallback.map(JSONValue.string), choices.map { $0.joined(separator: "|") },
                                  placeholder: .string(choices?.first ?? "x"))
+        info.defaultRule = rule
         let value: String = try get(name, fallback, "a string", info) { $0.stringValue }
         if let choices, !choices.contains(value) {
             throw StageError.badParameter(field: name, expected: "one of \(choices.joined(separator: ", "))",
@@ -88,8 +91,10 @@ public struct StageParams: Sendable {
     }
 
     /// A mapping parameter (e.g. a model config inserted with `${models.s}`).
-    public func object(_ name: String, default fallback: [String: JSONValue]? = nil) throws -> [String: JSONValue] {
-        try get(name, fallback, "a mapping", ParameterInfo(name, "mapping", fallback.map(JSONValue.object), placeholder: .object([:]))) {
+    /// `example` is a valid value, for walking past the parameter when it is required (`btxpipe kinds`).
+    public func object(_ name: String, default fallback: [String: JSONValue]? = nil,
+                       example: [String: JSONValue] = [:]) throws -> [String: JSONValue] {
+        try get(name, fallback, "a mapping", ParameterInfo(name, "mapping", fallback.map(JSONValue.object), placeholder: .object(example))) {
             $0.objectValue
         }
     }
@@ -117,6 +122,10 @@ public struct ParameterInfo: Sendable, Equatable {
     public var type: String
     /// The default; nil when the parameter is required.
     public var defaultValue: JSONValue?
+    /// How the default follows from other parameters, when it is not one value (e.g. "min(20, steps / 10)").
+    public var defaultRule: String?
+    /// The default as `btxpipe kinds` prints it: the rule, else the value; nil when required.
+    public var defaultText: String? { defaultRule ?? defaultValue?.canonicalText }
     /// A range (`1...64`) or choices (`a|b`), when the getter gave one.
     public var constraint: String?
     /// A value of the right type (for walking past a missing required parameter).

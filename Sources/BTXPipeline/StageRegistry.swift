@@ -24,25 +24,38 @@ public struct StageRegistry {
 }
 
 extension StageRegistry {
-    /// The parameters `kind` accepts, in the order its `validate` reads them: found by validating
-    /// empty parameters and filling each missing required one with a placeholder of its type, until
-    /// validation passes or fails for another reason (then the parameters read so far).
-    public static func parameters(of kind: any StageKind.Type) -> [ParameterInfo] {
+    /// What `parameters(of:)` found: the parameters, and whether validation passed at the end (so
+    /// every parameter `validate` reads was reached) rather than stopping at an error it could not fill.
+    public struct Survey {
+        /// The parameters in the order `validate` first read them.
+        public var parameters: [ParameterInfo]
+        /// True when the last validation passed.
+        public var complete: Bool
+    }
+
+    /// The parameters `kind` accepts, in the order its `validate` reads them (see `survey(of:)`).
+    public static func parameters(of kind: any StageKind.Type) -> [ParameterInfo] { survey(of: kind).parameters }
+
+    /// Validates empty parameters, and after each error naming a field not yet given (missing, or
+    /// refused at its default, e.g. "give path or url") gives that field a placeholder of its type
+    /// and validates again, until validation passes or fails on a field already given.
+    public static func survey(of kind: any StageKind.Type) -> Survey {
         var values: [String: JSONValue] = [:]
         var known: [ParameterInfo] = []
         for _ in 0..<64 {
             let params = StageParams(values)
-            defer { for info in params.parametersRead where !known.contains(where: { $0.name == info.name }) { known.append(info) } }
-            do {
-                try kind.init().validate(params)
-                break
-            } catch StageError.missingParameter(let field, _) {
-                guard let info = params.parametersRead.first(where: { $0.name == field }), values[field] == nil else { break }
-                values[field] = info.placeholder
-            } catch {
-                break
+            let outcome = Result { try kind.init().validate(params) }
+            for info in params.parametersRead where !known.contains(where: { $0.name == info.name }) { known.append(info) }
+            let field: String
+            switch outcome {
+            case .success: return Survey(parameters: known, complete: true)
+            case .failure(StageError.missingParameter(let name, _)): field = name
+            case .failure(StageError.badParameter(let name, _, _)): field = name
+            case .failure: return Survey(parameters: known, complete: false)
             }
+            guard let info = params.parametersRead.first(where: { $0.name == field }), values[field] == nil else { break }
+            values[field] = info.placeholder
         }
-        return known
+        return Survey(parameters: known, complete: false)
     }
 }

@@ -28,7 +28,8 @@ struct ImportStage: StageKind {
     /// "hf" or "gguf": the `format` parameter, defaulting to "gguf" for a path ending in `.gguf`.
     static func format(_ params: StageParams) throws -> String {
         let path = (try? params.string("path")) ?? ""
-        return try params.string("format", default: path.lowercased().hasSuffix(".gguf") ? "gguf" : "hf", oneOf: ["hf", "gguf"])
+        return try params.string("format", default: path.lowercased().hasSuffix(".gguf") ? "gguf" : "hf",
+                                   rule: "gguf for a path ending in .gguf, else hf", oneOf: ["hf", "gguf"])
     }
 
     /// The memoised content fingerprint of the checkpoint's config, index, tokenizer and weight files.

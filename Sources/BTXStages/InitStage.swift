@@ -36,7 +36,8 @@ struct InitStage: StageKind {
 
     /// The `config` parameter as a validated Llama config, with `vocabSize` replacing its vocab size.
     static func config(_ params: StageParams, vocabSize: Int?) throws -> LlamaConfig {
-        var object = try params.object("config")
+        var object = try params.object("config", example: ["hidden_size": 32, "intermediate_size": 96, "num_hidden_layers": 1,
+                                                           "num_attention_heads": 2])
         if let vocabSize { object["vocab_size"] = .int(Int64(vocabSize)) }
         if object["vocab_size"] == nil { object["vocab_size"] = .int(2048) }  // placeholder until the tokenizer says
         do { return try JSONValue.object(object).decode(LlamaConfig.self) } catch {

@@ -48,7 +48,7 @@ struct TrainingLoop {
             sequenceLength: try p.int("sequence_length", default: 128, in: 2...65_536),
             gradientAccumulation: try p.int("gradient_accumulation", default: 1, in: 1...1024),
             learningRate: try p.double("learning_rate", default: 3e-3, in: 1e-8...10),
-            warmupSteps: min(steps, try p.int("warmup_steps", default: min(20, steps / 10), in: 0...10_000_000)),
+            warmupSteps: min(steps, try p.int("warmup_steps", default: min(20, steps / 10), rule: "min(20, steps / 10)", in: 0...10_000_000)),
             minLRRatio: try p.double("min_lr_ratio", default: 0.1, in: 0...1),
             adamW: adam,
             gradientClip: try p.double("gradient_clip", default: 1.0, in: 0...1e6),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXPipeline
 import BTXStages
 import BTXStore
 import Foundation
@@ -31,6 +32,22 @@ struct Export: ParsableCommand {
     var allowRoutingChange = false
 
     @OptionGroup var source: ModelSourceOptions
+    @OptionGroup var verbosity: Verbosity
+
+    /// Runs `work` with a progress counter shown on stderr (the line ended before anything else prints).
+    func withProgress<T>(_ work: (TransferProgress) throws -> T) rethrows -> T {
+        let line = TransferLine(verbosity: verbosity)
+        defer { line.end() }
+        let progress = line.progress("export")
+        let result = try work(progress)
+        progress.finish()
+        return result
+    }
+
+    /// Prints an exporter's warning on stderr.
+    static func warn(_ text: String) {
+        FileHandle.standardError.write(Data("btxpipe: warning: \(text)\n".utf8))
+    }
 
     func run() throws {
         try CommandFailure.report {
@@ -51,8 +68,8 @@ struct Export: ParsableCommand {
             let exporter = HFExporter(dtype: type, shardBytes: bytes, allowRoutingChange: allowRoutingChange)
             let files: [String]
             do {
-                files = try exporter.export(manifest, from: store, to: URL(fileURLWithPath: output)) {
-                    FileHandle.standardError.write(Data("btxpipe: warning: \($0)\n".utf8))
+                files = try withProgress {
+                    try exporter.export(manifest, from: store, to: URL(fileURLWithPath: output), progress: $0, warn: Self.warn)
                 }
             } catch let error as HFError {
                 throw CommandFailure.failed("\(error)")
@@ -76,9 +93,7 @@ struct Export: ParsableCommand {
                                     name: url.deletingPathExtension().lastPathComponent)
         let bytes: Int
         do {
-            bytes = try exporter.export(manifest, from: store, to: url) {
-                FileHandle.standardError.write(Data("btxpipe: warning: \($0)\n".utf8))
-            }
+            bytes = try withProgress { try exporter.export(manifest, from: store, to: url, progress: $0, warn: Self.warn) }
         } catch let error as HFError {
             throw CommandFailure.failed("\(error)")
         } catch let error as GGUFExportError {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXPipeline
 import BTXStages
 import BTXStore
 import Foundation
@@ -17,17 +18,28 @@ struct ImportOptions: ParsableArguments {
     @Option(name: .long, help: "The store directory.")
     var store: String = "store"
 
-    /// Runs `importer` against the store, stores its manifest, points `model/NAME` at it and prints
-    /// what was imported; an importer error becomes a one-line failure.
-    func run(defaultName: String, _ importer: (Store) throws -> Manifest) throws {
+    @OptionGroup var verbosity: Verbosity
+
+    /// Runs `importer` against the store (with a progress counter shown on stderr and a log for its
+    /// notes), stores its manifest, points `model/NAME` at it and prints what was imported; an
+    /// importer error becomes a one-line failure.
+    func run(defaultName: String, _ importer: (Store, TransferProgress, @escaping (String) -> Void) throws -> Manifest) throws {
         try CommandFailure.report {
             let store = try Store(root: URL(fileURLWithPath: self.store))
             let lock = try store.lockShared()   // no gc between writing the tensors and setting the ref
             defer { lock.release() }
             let start = Date()
             let manifest: Manifest
+            let line = TransferLine(verbosity: verbosity)
+            defer { line.end() }
+            let progress = line.progress("import")
             do {
-                manifest = try importer(store)
+                manifest = try importer(store, progress) { note in
+                    line.end()
+                    print(note)
+                }
+                progress.finish()
+                line.end()
             } catch let error as HFError {
                 throw CommandFailure.failed("\(error)")
             } catch let error as SafetensorsError {
@@ -58,8 +70,8 @@ struct ImportHF: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: directory)
-        try options.run(defaultName: url.standardizedFileURL.lastPathComponent) { store in
-            try HFImporter.importModel(url, into: store) { print($0) }
+        try options.run(defaultName: url.standardizedFileURL.lastPathComponent) { store, progress, log in
+            try HFImporter.importModel(url, into: store, progress: progress, log: log)
         }
     }
 }
@@ -77,8 +89,8 @@ struct ImportGGUF: ParsableCommand {
 
     func run() throws {
         let url = URL(fileURLWithPath: file)
-        try options.run(defaultName: url.deletingPathExtension().lastPathComponent) { store in
-            try GGUFImporter.importModel(url, into: store) { print($0) }
+        try options.run(defaultName: url.deletingPathExtension().lastPathComponent) { store, progress, log in
+            try GGUFImporter.importModel(url, into: store, progress: progress, log: log)
         }
     }
 }

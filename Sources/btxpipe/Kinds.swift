@@ -30,7 +30,7 @@ struct Kinds: ParsableCommand {
                 if index > 0 { print("") }
                 print("\(kind.name) (v\(kind.version)): \(kind.summary)")
                 for parameter in StageRegistry.parameters(of: kind) {
-                    let value = parameter.defaultValue.map { "default \($0.canonicalText)" } ?? "required"
+                    let value = parameter.defaultText.map { "default \($0)" } ?? "required"
                     let constraint = parameter.constraint.map { ", \($0)" } ?? ""
                     let doc = ParameterDocs.line(kind: kind.name, parameter: parameter.name).map { " — \($0)" } ?? ""
                     print("  \(parameter.name): \(parameter.type)\(constraint), \(value)\(doc)")
@@ -43,8 +43,9 @@ struct Kinds: ParsableCommand {
     static func json(_ kind: any StageKind.Type) -> JSONValue {
         let parameters = StageRegistry.parameters(of: kind).map { parameter -> JSONValue in
             var object: [String: JSONValue] = ["name": .string(parameter.name), "type": .string(parameter.type),
-                                               "required": .bool(parameter.defaultValue == nil)]
-            if let value = parameter.defaultValue { object["default"] = value }
+                                               "required": .bool(parameter.defaultText == nil)]
+            if let value = parameter.defaultValue, parameter.defaultRule == nil { object["default"] = value }
+            if let rule = parameter.defaultRule { object["default_rule"] = .string(rule) }
             if let constraint = parameter.constraint { object["constraint"] = .string(constraint) }
             if let doc = ParameterDocs.line(kind: kind.name, parameter: parameter.name) { object["doc"] = .string(doc) }
             return .object(object)

@@ -18,7 +18,7 @@ struct Pull: ParsableCommand {
     func run() throws {
         try CommandFailure.report {
             let session = try PipelineSession(options)
-            guard let cache = try remoteOptions.cache(for: session.spec, push: false, defaultAll: true) else {
+            guard let cache = try remoteOptions.cache(for: session.spec, push: false, defaultAll: true, verbosity: options.verbosity) else {
                 throw CommandFailure.usage("no remote: name one with --remote NAME|URL or add `remotes:`")
             }
             var pulled: Set<ObjectHash> = []

@@ -37,11 +37,14 @@ struct RemoteOptions: ParsableArguments {
         }
     }
 
-    /// The remotes as the runner's cache (nil when none are selected).
-    func cache(for spec: PipelineSpec, push: Bool, defaultAll: Bool) throws -> RemoteCacheSet? {
+    /// The remotes as the runner's cache (nil when none are selected); its "pull …"/"push …" notes go
+    /// to stderr unless `verbosity` is quiet.
+    func cache(for spec: PipelineSpec, push: Bool, defaultAll: Bool, verbosity: Verbosity) throws -> RemoteCacheSet? {
         let stores = try stores(for: spec, defaultAll: defaultAll)
         guard !stores.isEmpty else { return nil }
+        let quiet = verbosity.quiet
         return RemoteCacheSet(remotes: stores, parallel: transfers, push: push) { line in
+            guard !quiet else { return }
             FileHandle.standardError.write(Data("btxpipe: \(line)\n".utf8))
         }
     }

@@ -58,7 +58,7 @@ struct Run: ParsableCommand {
             view.quiet = options.verbosity.quiet
             let runner = try Runner(spec: session.spec, registry: StageCatalog.registry, store: session.store,
                                     options: runOptions, observer: view, sources: session.planner.sources)
-            runner.remoteCache = try remoteOptions.cache(for: session.spec, push: !noPush, defaultAll: false)
+            runner.remoteCache = try remoteOptions.cache(for: session.spec, push: !noPush, defaultAll: false, verbosity: options.verbosity)
             let trap = SignalTrap { _ in
                 view.note("interrupted: checkpointing running stages (press Ctrl-C again to quit at once)")
                 runner.cancel()

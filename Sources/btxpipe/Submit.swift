@@ -76,7 +76,7 @@ struct Submit: ParsableCommand {
             let session = try PipelineSession(options)
             let steps: [PlanStep]
             do {
-                let cache = try remoteOptions.cache(for: session.spec, push: false, defaultAll: false)
+                let cache = try remoteOptions.cache(for: session.spec, push: false, defaultAll: false, verbosity: options.verbosity)
                 // NOTE: ask the remote which stages it has, without pulling their artifacts here.
                 let state = PullingState(local: session.state) { key in (try? cache?.peek(key)) ?? nil }
                 steps = try session.planner.plan(targets: stages, state: state)

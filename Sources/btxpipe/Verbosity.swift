@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXPipeline
 
 /// `-q` / `-v`: how much a command says on stderr. Results (stdout) and errors print at every level.
 struct Verbosity: ParsableArguments {
@@ -14,4 +15,11 @@ struct Verbosity: ParsableArguments {
 
     /// Seconds between plain (non-terminal) progress lines.
     var plainInterval: Double { verbose ? 1 : 5 }
+}
+
+extension TransferLine {
+    /// A line on stderr at this verbosity (silent under `-q`; plain lines every `plainInterval` seconds off a terminal).
+    convenience init(verbosity: Verbosity) {
+        self.init(standardErrorQuiet: verbosity.quiet, plainInterval: verbosity.plainInterval)
+    }
 }

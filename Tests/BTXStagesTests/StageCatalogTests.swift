@@ -19,6 +19,42 @@ final class StageCatalogTests: XCTestCase {
                                                   "mix", "report", "text", "tokenize", "tokenizer", "train", "upcycle"])
     }
 
+    func testEveryKindListsEveryParameterItsValidationReads() throws {
+        for name in StageCatalog.registry.names {
+            let kind = try XCTUnwrap(StageCatalog.registry.kind(named: name))
+            let survey = StageRegistry.survey(of: kind)
+            XCTAssertTrue(survey.complete, "\(name): validation stopped after \(survey.parameters.map(\.name))")
+            for parameter in survey.parameters {
+                XCTAssertNotNil(ParameterDocs.line(kind: name, parameter: parameter.name), "\(name).\(parameter.name) has no doc line")
+            }
+        }
+        let fetch = StageRegistry.parameters(of: FetchStage.self).map(\.name)
+        XCTAssertEqual(Set(fetch), ["domain", "path", "url", "include", "exclude", "format", "text_field", "sha256", "max_bytes"])
+    }
+
+    func testEveryParameterThePipelinesSetIsListedForItsKind() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appendingPathComponent("pipelines")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }
+        XCTAssertGreaterThan(files.count, 3)
+        for file in files {
+            let spec = try PipelineSpec.load(path: folder.appendingPathComponent(file).path, registry: StageCatalog.registry)
+            for stage in spec.stages {
+                let listed = Set(StageRegistry.parameters(of: try XCTUnwrap(StageCatalog.registry.kind(named: stage.kind))).map(\.name))
+                XCTAssertEqual(Set(stage.params.keys).subtracting(listed), [], "\(file) stage \(stage.name) (\(stage.kind))")
+            }
+        }
+    }
+
+    func testComputedDefaultsShowTheirRuleNotThePlaceholderValue() throws {
+        let warmup = try XCTUnwrap(StageRegistry.parameters(of: TrainStage.self).first { $0.name == "warmup_steps" })
+        XCTAssertEqual(warmup.defaultText, "min(20, steps / 10)")
+        let format = try XCTUnwrap(StageRegistry.parameters(of: ImportStage.self).first { $0.name == "format" })
+        XCTAssertEqual(format.defaultText, "gguf for a path ending in .gguf, else hf")
+        let steps = try XCTUnwrap(StageRegistry.parameters(of: TrainStage.self).first { $0.name == "learning_rate" })
+        XCTAssertNil(steps.defaultRule)
+    }
+
     func testTextWritesItsParameterAsAnObject() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)

@@ -70,6 +70,15 @@ final class RemoteCommandTests: XCTestCase {
         XCTAssertTrue(summary(try btx(["run", "p.yaml", "--store", "b"])).hasSuffix("5 cached"))
     }
 
+    func testQuietPullPrintsItsResultsButNoTransferNotes() throws {
+        try btx(["run", "p.yaml", "--store", "a", "--remote", "shared"])
+        let loud = try btx(["pull", "p.yaml", "--store", "b"])
+        XCTAssertTrue(loud.stderr.contains("btxpipe: pull"), "the notes -q must silence exist: \(loud.stderr)")
+        let quiet = try btx(["pull", "p.yaml", "--store", "c", "-q"])
+        XCTAssertEqual(quiet.stderr, "", "-q leaves stderr to errors")
+        XCTAssertEqual(quiet.stdout.split(separator: "\n").filter { $0.hasSuffix("  pulled") }.count, 5, quiet.stdout)
+    }
+
     func testNoPushRunConsumesWithoutPublishing() throws {
         try btx(["run", "p.yaml", "--store", "a", "--remote", "shared", "--no-push", "seed"])
         let pulled = try btx(["pull", "p.yaml", "--store", "b"]).stdout

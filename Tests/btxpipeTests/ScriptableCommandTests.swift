@@ -81,7 +81,16 @@ final class ScriptableCommandTests: XCTestCase {
         XCTAssertTrue(text.hasPrefix("train (v"), text)
         XCTAssertTrue(text.contains("  steps: integer, 1...10000000, required — optimizer steps"), text)
         XCTAssertTrue(text.contains("  batch_size: integer, 1...4096, default 8 — sequences per batch\n"), text)
+        XCTAssertTrue(text.contains("  warmup_steps: integer, 0...10000000, default min(20, steps / 10) — linear warm-up"), text)
+        let fetch = try btx(["kinds", "fetch"], in: dir).stdout
+        for name in ["domain", "path", "url", "include", "exclude", "format", "text_field", "sha256", "max_bytes"] {
+            XCTAssertTrue(fetch.contains("\n  \(name): "), "kinds fetch lists \(name):\n\(fetch)")
+        }
         let all = try json(btx(["kinds", "--json"], in: dir)).arrayValue ?? []
+        let train = all.first { $0["kind"] == "train" }?["parameters"]?.arrayValue ?? []
+        let warmup = train.first { $0["name"] == "warmup_steps" }
+        XCTAssertEqual(warmup?["default_rule"], "min(20, steps / 10)")
+        XCTAssertNil(warmup?["default"], "no placeholder value as the default")
         XCTAssertTrue(all.count >= 15)
         XCTAssertTrue(all.allSatisfy { $0["summary"]?.stringValue?.isEmpty == false })
     }

@@ -60,9 +60,11 @@ public struct GGUFExporter {
     }
 
     /// Exports `manifest` to the file `url` (replaced atomically). `warn` receives what changes in
-    /// the meaning of the model, if anything. Returns the bytes written.
+    /// the meaning of the model, if anything; `progress` counts the file's tensors and their bytes.
+    /// Returns the bytes written.
     @discardableResult
-    public func export(_ manifest: Manifest, from store: Store, to url: URL, warn: (String) -> Void = { _ in }) throws -> Int {
+    public func export(_ manifest: Manifest, from store: Store, to url: URL, progress: TransferProgress? = nil,
+                       warn: (String) -> Void = { _ in }) throws -> Int {
         var architecture = try ModelArchitecture(manifest)
         if let change = try HFExporter.mixtralRouting(&architecture) {
             guard allowRoutingChange else {
@@ -84,13 +86,15 @@ public struct GGUFExporter {
         metadata.append(("general.quantization_version", .uint32(2)))
         let writer = try GGUFWriter(metadata: metadata, tensors: planned.map(\.tensor))
         var chunk = [UInt8](repeating: 0, count: Self.chunkBytes)
+        progress?.expect(objects: writer.infos.count, bytes: writer.infos.reduce(0) { $0 + Int64($1.byteCount) })
         try writer.write(to: url) { i, sink in
             for source in planned[i].sources {
                 try write(source, planned[i], manifest: manifest, store: store, chunk: &chunk, sink: sink)
             }
+            progress?.add(bytes: Int64(writer.infos[i].byteCount))
         }
         let last = writer.infos.last
-        return writer.header().count + (last.map { $0.offset + ($0.type.byteCount(elements: $0.elementCount) ?? 0) } ?? 0)
+        return writer.header().count + (last.map { $0.offset + $0.byteCount } ?? 0)
     }
 
     /// Bytes converted at a time.

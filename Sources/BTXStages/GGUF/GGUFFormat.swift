@@ -147,4 +147,7 @@ struct GGUFTensorInfo: Equatable, Sendable {
 
     /// Elements in the tensor.
     var elementCount: Int { shape.reduce(1, *) }
+
+    /// Bytes of its data in the file (0 for a type without a known block size).
+    var byteCount: Int { type.byteCount(elements: elementCount) ?? 0 }
 }

@@ -26,8 +26,10 @@ public enum GGUFImporter {
         var stacked: Bool { layer != nil }
     }
 
-    /// Imports the GGUF file at `url`; `log` receives one line per notable decision.
-    public static func importModel(_ url: URL, into store: Store, log: (String) -> Void = { _ in }) throws -> Manifest {
+    /// Imports the GGUF file at `url`; `log` receives one line per notable decision; `progress` counts
+    /// the GGUF tensors and their bytes in the file against the file's totals.
+    public static func importModel(_ url: URL, into store: Store, progress: TransferProgress? = nil,
+                                   log: (String) -> Void = { _ in }) throws -> Manifest {
         let reader = try GGUFReader(path: url.path)
         guard let embedding = reader.tensors.first(where: { $0.name == "token_embd.weight" }), embedding.shape.count == 2 else {
             throw GGUFError.malformed(file: reader.path, field: "tensor token_embd.weight", problem: "missing or not 2-D")
@@ -37,8 +39,10 @@ public enum GGUFImporter {
         let steps = try plan(reader, architecture)
         let tokenizer = try GGUFTokenizer(reader: reader)
         var tensors: [String: TensorEntry] = [:]
+        progress?.expect(objects: steps.count, bytes: steps.reduce(0) { $0 + Int64($1.tensor.byteCount) })
         for step in steps {
             for (name, entry) in try run(step, reader: reader, store: store) { tensors[name] = entry }
+            progress?.add(bytes: Int64(step.tensor.byteCount))
         }
         var manifest = Manifest(kind: ModelManifest.kind, tensors: tensors, metadata: ["config": try architecture.configJSON()])
         let types = Set(reader.tensors.map(\.type.name)).sorted()

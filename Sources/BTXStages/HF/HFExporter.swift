@@ -23,9 +23,10 @@ public struct HFExporter {
     }
 
     /// Exports `manifest` into `directory` (created; must be empty if it exists). `warn` receives
-    /// what changes in the meaning of the model, if anything. Returns the files written.
+    /// what changes in the meaning of the model, if anything; `progress` counts the tensors written
+    /// and their bytes. Returns the files written.
     @discardableResult
-    public func export(_ manifest: Manifest, from store: Store, to directory: URL,
+    public func export(_ manifest: Manifest, from store: Store, to directory: URL, progress: TransferProgress? = nil,
                        warn: (String) -> Void = { _ in }) throws -> [String] {
         guard dtype == nil || dtype!.isFloat else { throw HFError.badRequest("--dtype must be f32, bf16 or f16") }
         guard shardBytes > 0 else { throw HFError.badRequest("--shard-size must be positive") }
@@ -41,10 +42,10 @@ public struct HFExporter {
         var files: [String] = []
         let total = weights.tensors.values.reduce(0) { $0 + $1.byteCount }
         if total > shardBytes {
-            files += try store.exportShardedSafetensors(weights, to: directory, maxShardBytes: shardBytes)
+            files += try store.exportShardedSafetensors(weights, to: directory, maxShardBytes: shardBytes, progress: progress)
             files.append("model.safetensors.index.json")
         } else {
-            try store.exportSafetensors(weights, to: directory.appendingPathComponent("model.safetensors"))
+            try store.exportSafetensors(weights, to: directory.appendingPathComponent("model.safetensors"), progress: progress)
             files.append("model.safetensors")
         }
         let special = try specialTokens(manifest, store: store)

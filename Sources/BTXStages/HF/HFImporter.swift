@@ -13,14 +13,16 @@ public enum HFImporter {
     /// Tensors HF checkpoints may carry that are derived, not learned (recomputed from the config).
     static let derivedSuffixes = ["rotary_emb.inv_freq"]
 
-    /// Imports `directory`; `log` receives one line per notable decision.
-    public static func importModel(_ directory: URL, into store: Store, log: (String) -> Void = { _ in }) throws -> Manifest {
+    /// Imports `directory`; `log` receives one line per notable decision; `progress` counts the
+    /// tensors and their bytes against the checkpoint's totals.
+    public static func importModel(_ directory: URL, into store: Store, progress: TransferProgress? = nil,
+                                   log: (String) -> Void = { _ in }) throws -> Manifest {
         let configURL = directory.appendingPathComponent("config.json")
         guard let configData = FileManager.default.contents(atPath: configURL.path) else {
             throw HFError.missingFile(configURL.path, hint: "a Hugging Face model directory has config.json")
         }
         let (architecture, declared) = try HFConfig.read(configData, file: configURL.path)
-        let raw = try store.importSafetensors(try weightsFile(directory))
+        let raw = try store.importSafetensors(try weightsFile(directory), progress: progress)
         let tensors = try checkTensors(raw.tensors, architecture: architecture, log: log)
         var manifest = Manifest(kind: ModelManifest.kind, tensors: tensors, metadata: ["config": try architecture.configJSON()])
         let dtypes = Set(tensors.values.map(\.dtype)).map(\.rawValue).sorted()

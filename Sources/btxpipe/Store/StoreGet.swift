@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXPipeline
 import BTXStore
 import Foundation
 
@@ -9,6 +10,7 @@ struct StoreGet: ParsableCommand {
         abstract: "Write an object out: a manifest as safetensors (sharded with --shard-size), else its raw bytes.")
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var verbosity: Verbosity
 
     @Option(help: "Write a sharded checkpoint into directory OUT, at most this many MiB of tensors per shard.")
     var shardSize: Int?
@@ -27,12 +29,19 @@ struct StoreGet: ParsableCommand {
         let store = try options.open()
         let hash = try store.resolve(object)
         let url = URL(fileURLWithPath: output)
+        let line = TransferLine(verbosity: verbosity)
+        let progress = line.progress("store get")
+        defer { line.end() }
         if let manifest = try store.asManifest(hash), !manifest.tensors.isEmpty {
             if let shardSize {
-                let files = try store.exportShardedSafetensors(manifest, to: url, maxShardBytes: shardSize << 20)
+                let files = try store.exportShardedSafetensors(manifest, to: url, maxShardBytes: shardSize << 20, progress: progress)
+                progress.finish()
+                line.end()
                 print("wrote \(manifest.tensors.count) tensors in \(files.count) shards to \(output)")
             } else {
-                try store.exportSafetensors(manifest, to: url)
+                try store.exportSafetensors(manifest, to: url, progress: progress)
+                progress.finish()
+                line.end()
                 print("wrote \(manifest.tensors.count) tensors to \(output)")
             }
         } else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXPipeline
 import BTXStore
 import Foundation
 
