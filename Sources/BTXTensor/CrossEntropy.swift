@@ -21,14 +21,15 @@ public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets
 
 /// Fused softmax + cross-entropy + backward, for training, where the probabilities themselves are
 /// never needed: `logits[N, V]` becomes `dlogits = (softmax − onehot(target)) · dloss` in place and
-/// each row's loss `−log p[target]` goes to `losses[N]`. Three passes over a row (max, exp + sum,
-/// scale) instead of the four of `crossEntropyForward` then `crossEntropyBackward`. Returns Σ losses.
+/// each row's loss `−log p[target]` goes to `losses[N]`. Each row is finished while it is in cache
+/// (one sweep of the block instead of `crossEntropyForward`'s then `crossEntropyBackward`'s). Returns Σ losses.
 public func crossEntropyForwardBackward(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
                                         _ targets: UnsafePointer<Int32>, dloss: Float, _ N: Int, _ V: Int,
                                         threads: Int = 1) -> Double {
     // losses: [N];  logits: [N, V] (dlogits on return);  targets: [N]
-    parallelFor(N, threads: threads, CrossEntropyForwardBackwardRow(losses: losses, logits: logits, targets: targets,
-                                                                    dloss: dloss, V: V))
+    parallelFor(N, threads: threads, CrossEntropyForwardBackwardRow(
+        forward: CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V),
+        backward: CrossEntropyBackwardRow(probs: logits, targets: targets, dloss: dloss, V: V)))
     var total = 0.0
     for n in 0..<N { total += Double(losses[n]) }
     return total
@@ -36,28 +37,11 @@ public func crossEntropyForwardBackward(_ losses: UnsafeMutablePointer<Float>, _
 
 /// Row `n` of `crossEntropyForwardBackward`.
 struct CrossEntropyForwardBackwardRow: ParallelKernel {
-    let losses, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, dloss: Float, V: Int
+    let forward: CrossEntropyForwardRow, backward: CrossEntropyBackwardRow
 
     func callAsFunction(_ n: Int) {
-        let row = logits + n * V, t = Int(targets[n])
-        let m = VectorMath.maximum(row, V), target = row[t]
-        var acc = SIMD8<Float>.zero
-        var i = 0
-        while i + 8 <= V {
-            let e = VectorMath.exp(VectorMath.load(row, i) - m)
-            VectorMath.store(e, row, i)
-            acc += e
-            i += 8
-        }
-        var sum = acc.sum()
-        while i < V { let e = VectorMath.exp(row[i] - m); row[i] = e; sum += e; i += 1 }
-        // log-sum-exp form: exact where the probability itself would underflow to 0.
-        losses[n] = Foundation.log(sum) + m - target
-        let scale = dloss / sum
-        i = 0
-        while i + 8 <= V { VectorMath.store(VectorMath.load(row, i) * scale, row, i); i += 8 }
-        while i < V { row[i] *= scale; i += 1 }
-        row[t] -= dloss
+        forward(n)
+        backward(n)
     }
 }
 
