@@ -16,6 +16,12 @@ public final class GEMMCounter {
         (inputGradientCalls, inputGradientFLOPs, weightGradientCalls, weightGradientFLOPs) = (0, 0, 0, 0)
     }
 
+    /// Counts one backward product of `[N, C] · [OC, C]ᵀ` run elsewhere (e.g. in row chunks, counted once).
+    public func count(input: Bool, weight: Bool, _ N: Int, _ C: Int, _ OC: Int) {
+        if input { inputGradientCalls += 1; inputGradientFLOPs += 2 * N * C * OC }
+        if weight { weightGradientCalls += 1; weightGradientFLOPs += 2 * N * C * OC }
+    }
+
     /// `BTXTensor.matmulBackward`, counted: the weight-gradient product runs only for a non-nil
     /// `dweight` (nil: a frozen or inference-only weight), the input gradient only for a non-nil `dinp`.
     @inline(__always)
@@ -23,8 +29,7 @@ public final class GEMMCounter {
                                _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                                _ weight: UnsafePointer<Float>, _ N: Int, _ C: Int, _ OC: Int,
                                accumulateInput: Bool = false, threads: Int = 1) {
-        if dinp != nil { inputGradientCalls += 1; inputGradientFLOPs += 2 * N * C * OC }
-        if dweight != nil { weightGradientCalls += 1; weightGradientFLOPs += 2 * N * C * OC }
+        count(input: dinp != nil, weight: dweight != nil, N, C, OC)
         BTXTensor.matmulBackward(dinp, dweight, dout, inp, weight, N, C, OC, accumulateInput: accumulateInput, threads: threads)
     }
 }

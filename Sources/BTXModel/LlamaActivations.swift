@@ -29,7 +29,8 @@ final class ModelWorkspace {
     let residualOut: Buffer<Float>    // [N, C] last block's output
     let normed: Buffer<Float>         // [N, C] scratch: any RMSNorm output
     let rstdFinal: Buffer<Float>      // [N]
-    let logits: Buffer<Float>         // [N, V] logits, then probabilities, then their gradient
+    let logits: Buffer<Float>         // [N, V] logits, then probabilities (inference); training:
+                                      // [chunk, V] one chunk's logits, then their gradient
     let losses: Buffer<Float>         // [N]
     let att: Buffer<Float>            // [B, H, T, T] attention probabilities (scratch)
     // Backward only (empty for inference):
@@ -39,7 +40,7 @@ final class ModelWorkspace {
     let dattended: Buffer<Float>      // [N, H·D]
     let dqkv: Buffer<Float>           // [N, H·D + 2·KVH·D] dq | dk | dv per row
 
-    init(_ c: LlamaConfig, batch B: Int, time T: Int, training: Bool) {
+    init(_ c: LlamaConfig, batch B: Int, time T: Int, logitRows: Int, training: Bool) {
         let N = B * T, C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
         let g = training ? 1 : 0  // backward buffers only when training
         inputs = Buffer(count: N)
@@ -47,7 +48,7 @@ final class ModelWorkspace {
         residualOut = Buffer(count: N * C)
         normed = Buffer(count: N * C)
         rstdFinal = Buffer(count: N)
-        logits = Buffer(count: N * c.vocabSize)
+        logits = Buffer(count: logitRows * c.vocabSize)
         losses = Buffer(count: N)
         att = Buffer(count: B * c.numAttentionHeads * T * T)
         datt = Buffer(count: g * B * c.numAttentionHeads * T * T)

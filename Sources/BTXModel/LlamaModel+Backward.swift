@@ -3,20 +3,22 @@ import BTXTensor
 extension LlamaModel {
     /// Adds `∂(lossScale · loss)/∂weights` to `gradients` for the last `forward(sequences:)`, where
     /// loss is the mean cross-entropy it returned plus `auxiliaryLoss` (`lossScale = 1/steps` for
-    /// gradient accumulation).
-    /// Destroys the probabilities left in `logits`. Frozen tensors' gradients are not computed.
+    /// gradient accumulation). The head's logits are recomputed chunk by chunk (a training model
+    /// keeps none): `forwardBackward` saves that product. Frozen tensors' gradients are not computed.
     public func backward(lossScale: Float = 1) {
         guard gradients != nil else {
             preconditionFailure("backward on a model built with training: false")
         }
-        let N = batchSize * sequenceLength, C = config.hiddenSize, V = config.vocabSize
+        let N = batchSize * sequenceLength
         precondition(lastRows == 0..<N, "backward needs a preceding training forward pass")
-        // logits → dlogits in place; the final norm's output is still in `normed` from the forward pass.
-        timer.measure(.lmHeadAndLoss) {
-            crossEntropyBackward(ws.logits.pointer, ws.targets.pointer, dloss: lossScale / Float(N), N, V, threads: threads)
-            gemms.matmulBackward(ws.dnormed.pointer, dLmHead, ws.logits.pointer, ws.normed.pointer, lmHead, N, C, V,
-                                 threads: threads)
-        }
+        // The final norm's output is still in `normed` from the forward pass.
+        _ = timer.measure(.lmHeadAndLoss) { chunkedHeadLoss(gradientScale: lossScale / Float(N)) }
+        bodyBackward(lossScale: lossScale)
+    }
+
+    /// Backward from ∂L/∂(final norm output) in `dnormed` down to the embedding.
+    func bodyBackward(lossScale: Float) {
+        let N = batchSize * sequenceLength, C = config.hiddenSize
         timer.measure(.norms) {
             ws.dresidual.zero()
             rmsnormBackward(ws.dresidual.pointer, dFinalNorm, ws.dnormed.pointer, ws.residualOut.pointer, finalNorm,

@@ -7,7 +7,8 @@ import BTXTensor
 /// Forward, per block (nanoGPT reading order):
 ///     x = x + o_proj(attention(rope(q_proj(rmsnorm(x))), rope(k_proj(…)), v_proj(…)))
 ///     x = x + feedForward(rmsnorm(x))
-/// then `logits = lm_head(rmsnorm(x))` and the fused softmax + cross-entropy.
+/// then `logits = lm_head(rmsnorm(x))` and the fused softmax + cross-entropy (in row chunks when
+/// training: see `LlamaModel+Head.swift`).
 public final class LlamaModel {
     /// The architecture.
     public let config: LlamaConfig
@@ -34,16 +35,20 @@ public final class LlamaModel {
     let dEmbedding, dFinalNorm, dLmHead: UnsafeMutablePointer<Float>?
     /// Attach a timer to get a per-phase time breakdown (benchmarks); nil costs nothing.
     public var timer: PhaseTimer?
+    /// Rows per chunk of a training model's head and loss (0 for an inference model, whose head
+    /// runs on all rows at once and keeps their logits).
+    public let headChunkRows: Int
     /// Rows of the last forward pass (B·T in training; the new tokens' rows in generation).
     var lastRows = 0..<0
 
     /// Builds the model's buffers around `parameters` (laid out by `LlamaParameters.layout`).
     /// `feedForward` builds each block's feed-forward layer (dense SwiGLU by default). `frozen`
     /// tensors get no gradient: their weight-gradient products are skipped, while the input
-    /// gradients still flow through them to the layers below.
+    /// gradients still flow through them to the layers below. `headChunkRows` sets the rows per
+    /// chunk of a training model's head and loss.
     public init(config: LlamaConfig, parameters: ParameterSet, batchSize: Int, sequenceLength: Int,
                 training: Bool = true, threads: Int = 2, feedForward: FeedForwardFactory? = nil,
-                frozen: Set<String> = []) throws {
+                frozen: Set<String> = [], headChunkRows: Int = LlamaModel.defaultHeadChunkRows) throws {
         try config.validate()
         guard batchSize > 0, sequenceLength > 0, sequenceLength <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("batch \(batchSize) × sequence \(sequenceLength) must be positive, sequence ≤ max_position_embeddings \(config.maxPositionEmbeddings)")
@@ -62,11 +67,14 @@ public final class LlamaModel {
         self.threads = max(1, threads)
         self.frozen = frozen
         let N = batchSize * sequenceLength
+        guard headChunkRows > 0 else { throw ModelError.badInput("headChunkRows \(headChunkRows) must be positive") }
+        self.headChunkRows = training ? min(N, headChunkRows) : 0
         rope = RoPETable(headSize: config.headSize, positions: sequenceLength, theta: config.ropeTheta)
         blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients, frozen: frozen) }
         for (l, w) in blocks.enumerated() { try w.checkFusedQKV(config, layer: l) }
         acts = (0..<config.numHiddenLayers).map { _ in BlockActivations(config, rows: N) }
-        ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, training: training)
+        ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, logitRows: training ? self.headChunkRows : N,
+                            training: training)
         let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
                                          scratch: FeedForwardScratch(rows: N, width: config.intermediateSize, training: training),
                                          threads: max(1, threads), frozen: frozen, gemms: gemms)
@@ -83,6 +91,7 @@ public final class LlamaModel {
     }
 
     /// Logits (or, after a forward pass with targets, probabilities) of the last forward pass, `[N, V]`.
+    /// Inference models only: a training model keeps no logits.
     public var logits: UnsafeBufferPointer<Float> {
         UnsafeBufferPointer(start: ws.logits.pointer + lastRows.lowerBound * config.vocabSize,
                             count: lastRows.count * config.vocabSize)
@@ -90,9 +99,23 @@ public final class LlamaModel {
 
     // MARK: Forward
 
-    /// Training forward pass on `B` sequences of `T + 1` tokens each (`[B, T+1]`): inputs are the
-    /// first `T` tokens of a row, targets the last `T`. Returns the mean cross-entropy.
+    /// Forward pass on `B` sequences of `T + 1` tokens each (`[B, T+1]`): inputs are the first `T`
+    /// tokens of a row, targets the last `T`. Returns the mean cross-entropy. An inference model
+    /// leaves the probabilities in `logits`; a training model keeps none (its head runs in row
+    /// chunks, see `chunkedHeadLoss`).
     public func forward(sequences: UnsafeBufferPointer<Int32>) throws -> Float {
+        try loadSequences(sequences)
+        let N = batchSize * sequenceLength
+        run(batch: batchSize, start: 0, count: sequenceLength)
+        return timer.measure(.lmHeadAndLoss) {
+            gradients != nil ? chunkedHeadLoss(gradientScale: nil)
+                : crossEntropyForward(ws.losses.pointer, ws.logits.pointer, ws.targets.pointer, N, config.vocabSize,
+                                      threads: threads)
+        }
+    }
+
+    /// Splits `[B, T+1]` token rows into `inputs` and `targets`, after checking them.
+    func loadSequences(_ sequences: UnsafeBufferPointer<Int32>) throws {
         let B = batchSize, T = sequenceLength
         guard sequences.count == B * (T + 1) else {
             throw ModelError.badInput("expected \(B) × \(T + 1) = \(B * (T + 1)) tokens, got \(sequences.count)")
@@ -102,11 +125,6 @@ public final class LlamaModel {
             let row = sequences.baseAddress! + b * (T + 1)
             (ws.inputs.pointer + b * T).update(from: row, count: T)
             (ws.targets.pointer + b * T).update(from: row + 1, count: T)
-        }
-        run(batch: B, start: 0, count: T)
-        return timer.measure(.lmHeadAndLoss) {
-            crossEntropyForward(ws.losses.pointer, ws.logits.pointer, ws.targets.pointer, B * T, config.vocabSize,
-                                threads: threads)
         }
     }
 
@@ -120,6 +138,7 @@ public final class LlamaModel {
         guard inputs.count == batchSize * sequenceLength else {
             throw ModelError.badInput("expected \(batchSize) × \(sequenceLength) tokens, got \(inputs.count)")
         }
+        try checkKeepsLogits()
         try inputs.withUnsafeBufferPointer { try checkTokens($0) }
         ws.inputs.pointer.update(from: inputs, count: inputs.count)
         run(batch: batchSize, start: 0, count: sequenceLength)
@@ -132,9 +151,17 @@ public final class LlamaModel {
         guard batchSize == 1, start >= 0, !tokens.isEmpty, start + tokens.count <= sequenceLength else {
             throw ModelError.badInput("cannot place \(tokens.count) tokens at position \(start) in a batch-1 context of \(sequenceLength)")
         }
+        try checkKeepsLogits()
         try tokens.withUnsafeBufferPointer { try checkTokens($0, offset: start) }
         (ws.inputs.pointer + start).update(from: tokens, count: tokens.count)
         run(batch: 1, start: start, count: tokens.count)
+    }
+
+    /// Logits are kept by inference models only: a training model's head runs in row chunks.
+    func checkKeepsLogits() throws {
+        guard gradients == nil else {
+            throw ModelError.badInput("a model built for training keeps no logits; build it with training: false")
+        }
     }
 
     func checkTokens(_ tokens: UnsafeBufferPointer<Int32>, offset: Int = 0) throws {
@@ -166,9 +193,12 @@ public final class LlamaModel {
             rmsnormForward(ws.normed.pointer + r0 * C, ws.rstdFinal.pointer + r0, ws.residualOut.pointer + r0 * C,
                            finalNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
         }
-        timer.measure(.lmHeadAndLoss) {
-            matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
-                          rows, C, config.vocabSize, threads: threads)
+        // A training model's head runs in row chunks with its loss (`chunkedHeadLoss`).
+        if gradients == nil {
+            timer.measure(.lmHeadAndLoss) {
+                matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
+                              rows, C, config.vocabSize, threads: threads)
+            }
         }
     }
 

@@ -51,11 +51,11 @@ public final class Trainer {
         var loss = 0.0, auxiliary = 0.0
         for m in 0..<micro {
             try batches(s, m, tokens)
-            let l = try model.forward(sequences: UnsafeBufferPointer(tokens))
+            // Forward and backward in one call: the head's logits are computed once, chunk by chunk.
+            let l = try model.forwardBackward(sequences: UnsafeBufferPointer(tokens), lossScale: 1 / Float(micro))
             guard l.isFinite, model.auxiliaryLoss.isFinite else { throw ModelError.nonFiniteLoss(step: s) }
             loss += Double(l)
             auxiliary += Double(model.auxiliaryLoss)
-            model.backward(lossScale: 1 / Float(micro))
         }
         let lr = hyper.schedule.learningRate(at: s)
         let norm = model.timer.measure(.optimizer) { () -> Double in

@@ -5,4 +5,13 @@ extension TrainingBenchmark {
         return (Setup(name: "\(base)-MoE", config: s.config, batchSize: s.batchSize, sequenceLength: s.sequenceLength),
                 try MoEConfig(numLocalExperts: 4, numExpertsPerTok: 2))
     }
+
+    /// A dense config (`setup`) or `<base>-MoE` (`moeSetup`), by name.
+    public static func namedSetup(_ name: String) throws -> (setup: Setup, moe: MoEConfig?) {
+        if name.hasSuffix("-MoE") {
+            let (s, moe) = try moeSetup(String(name.dropLast(4)))
+            return (s, moe)
+        }
+        return (try setup(name), nil)
+    }
 }

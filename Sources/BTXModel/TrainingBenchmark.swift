@@ -30,8 +30,10 @@ public enum TrainingBenchmark {
         public let modelGFLOPs: Double
         /// sgemm GFLOP/s over this model's GEMMs (forward and backward shapes, FLOP-weighted).
         public let sgemmGFLOPs: Double
-        /// Peak resident memory of the process.
+        /// Peak resident memory during this run alone (VmHWM reset when the run starts).
         public let peakRSSMiB: Double
+        /// Resident memory of the process when the run started (what the peak includes but the run did not add).
+        public let baselineRSSMiB: Double
         /// Mean seconds per step of each phase.
         public let phases: [(StepPhase, Double)]
 
@@ -43,6 +45,8 @@ public enum TrainingBenchmark {
     /// are untied, f32, T 256, B 8; SmolLM2-135M is the real seed of pipelines/smollm2.yaml (GQA 9/3
     /// heads, tied 49,152-token head) at T 256, B 4.
     public static let configNames = ["XS", "S", "M", "SmolLM2-135M"]
+    /// Every config `btxpipe bench train` runs by default, the MoE ones (`moeSetup`) included.
+    public static let trainBenchNames = ["XS", "XS-MoE", "S", "M", "S-MoE", "SmolLM2-135M"]
 
     /// The named bench config (one of `configNames`).
     public static func setup(_ name: String) throws -> Setup {
@@ -66,11 +70,15 @@ public enum TrainingBenchmark {
         }
     }
 
-    /// Trains `steps` measured steps after `warmup` steps on random tokens; with `moe`, every
-    /// feed-forward layer is that mixture of experts (FLOPs then count the experts a token visits).
+    /// Trains `steps` measured steps after `warmup` steps on random tokens (or on `batches`, e.g. the
+    /// `train` stage's own data loader); with `moe`, every feed-forward layer is that mixture of experts
+    /// (FLOPs then count the experts a token visits). The peak RSS is this run's own: the process's
+    /// peak is reset first, so free the previous run's model before starting the next.
     public static func run(_ setup: Setup, moe: MoEConfig? = nil, steps: Int = 20, warmup: Int = 2,
-                           threads: Int = 2) throws -> Result {
+                           threads: Int = 2, batches: BatchSource? = nil) throws -> Result {
         let c = setup.config, B = setup.batchSize, T = setup.sequenceLength
+        resetPeakRSS()
+        let baseline = currentRSSMiB()
         let parameters = ParameterSet(layout: moe.map { MoEParameters.layout(c, $0) } ?? LlamaParameters.layout(c))
         LlamaParameters.initialize(parameters, seed: 1)
         let model = try moe.map {
@@ -81,7 +89,7 @@ public enum TrainingBenchmark {
         let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
             steps: warmup + steps, batchSize: B, sequenceLength: T, learningRate: 1e-3, warmupSteps: 1))
         let V = UInt64(c.vocabSize)
-        let batches: BatchSource = { step, micro, out in
+        let batches: BatchSource = batches ?? { step, micro, out in
             var rng = SplitMix64(seed: UInt64(step * 1000 + micro))
             for i in 0..<out.count { out[i] = Int32(rng.next() % V) }
         }
@@ -101,6 +109,7 @@ public enum TrainingBenchmark {
         return Result(setup: setup, stepSeconds: median, tokensPerSecond: tokens / median,
                       modelGFLOPs: flopsPerToken * tokens / median / 1e9,
                       sgemmGFLOPs: sgemmGFLOPs(c, rows: B * T, fusedGateUp: moe == nil, threads: threads), peakRSSMiB: rss,
+                      baselineRSSMiB: baseline,
                       phases: StepPhase.allCases.map { ($0, timer.seconds[$0.rawValue] / Double(steps)) })
     }
 
@@ -125,9 +134,20 @@ public enum TrainingBenchmark {
     }
 
     /// VmHWM of this process in MiB (0 where /proc is unavailable).
-    public static func peakRSSMiB() -> Double {
+    public static func peakRSSMiB() -> Double { procStatusMiB("VmHWM:") }
+
+    /// VmRSS of this process in MiB (0 where /proc is unavailable).
+    public static func currentRSSMiB() -> Double { procStatusMiB("VmRSS:") }
+
+    /// Resets this process's peak RSS (VmHWM) to its current RSS (Linux: `5` → /proc/self/clear_refs).
+    public static func resetPeakRSS() {
+        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
+    }
+
+    /// A memory line of /proc/self/status (`key` such as "VmHWM:"), in MiB (0 where /proc is unavailable).
+    public static func procStatusMiB(_ key: String) -> Double {
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
               let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
         return kb / 1024
     }

@@ -19,6 +19,32 @@ public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets
     parallelFor(N, threads: threads, CrossEntropyBackwardRow(probs: probs, targets: targets, dloss: dloss, V: V))
 }
 
+/// Fused softmax + cross-entropy + backward, for training, where the probabilities themselves are
+/// never needed: `logits[N, V]` becomes `dlogits = (softmax − onehot(target)) · dloss` in place and
+/// each row's loss `−log p[target]` goes to `losses[N]`. Each row is finished while it is in cache
+/// (one sweep of the block instead of `crossEntropyForward`'s then `crossEntropyBackward`'s). Returns Σ losses.
+public func crossEntropyForwardBackward(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
+                                        _ targets: UnsafePointer<Int32>, dloss: Float, _ N: Int, _ V: Int,
+                                        threads: Int = 1) -> Double {
+    // losses: [N];  logits: [N, V] (dlogits on return);  targets: [N]
+    parallelFor(N, threads: threads, CrossEntropyForwardBackwardRow(
+        forward: CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V),
+        backward: CrossEntropyBackwardRow(probs: logits, targets: targets, dloss: dloss, V: V)))
+    var total = 0.0
+    for n in 0..<N { total += Double(losses[n]) }
+    return total
+}
+
+/// Row `n` of `crossEntropyForwardBackward`.
+struct CrossEntropyForwardBackwardRow: ParallelKernel {
+    let forward: CrossEntropyForwardRow, backward: CrossEntropyBackwardRow
+
+    func callAsFunction(_ n: Int) {
+        forward(n)
+        backward(n)
+    }
+}
+
 /// Row `n` of `crossEntropyForward`.
 struct CrossEntropyForwardRow: ParallelKernel {
     let losses, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, V: Int

@@ -7,9 +7,11 @@ final class LlamaModelTests: XCTestCase {
     let B = 2, T = 5
 
     /// Analytic gradient of the whole model vs central differences of its loss, every parameter.
-    func assertWholeModelGradientsMatchFiniteDifferences(_ c: LlamaConfig, file: StaticString = #filePath, line: UInt = #line) throws {
+    func assertWholeModelGradientsMatchFiniteDifferences(_ c: LlamaConfig, headChunkRows: Int = LlamaModel.defaultHeadChunkRows,
+                                                         file: StaticString = #filePath, line: UInt = #line) throws {
         let p = TinyModel.parameters(c, seed: 3, std: 0.4)  // large weights: a non-trivial, non-linear model
-        let model = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, threads: 2)
+        let model = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, threads: 2,
+                                   headChunkRows: headChunkRows)
         let tokens = TinyModel.tokens(B: B, T: T, vocab: c.vocabSize, seed: 9)
         let loss = { (x: [Float]) -> Double in
             x.withUnsafeBufferPointer { p.storage.update(from: $0.baseAddress!, count: x.count) }
@@ -31,6 +33,50 @@ final class LlamaModelTests: XCTestCase {
 
     func testWholeModelGradientsMatchFiniteDifferencesWithTiedEmbeddings() throws {
         try assertWholeModelGradientsMatchFiniteDifferences(TinyModel.config(tied: true, layers: 1))
+    }
+
+    func testChunkedHeadGradientsMatchFiniteDifferencesWithAChunkThatDoesNotDivideTheRows() throws {
+        try assertWholeModelGradientsMatchFiniteDifferences(TinyModel.config(tied: true, layers: 1), headChunkRows: 3)  // B·T = 10
+        try assertWholeModelGradientsMatchFiniteDifferences(TinyModel.config(), headChunkRows: 4)
+    }
+
+    /// `forwardBackward` (head gradients while the chunk is hot) equals `forward` then `backward`
+    /// (logits recomputed), at any chunk size, and its loss equals the inference model's, which
+    /// keeps the whole `[B·T, V]` logits as the head did before chunking.
+    func testForwardBackwardEqualsForwardThenBackwardAtEveryChunkSize() throws {
+        let c = TinyModel.config(tied: true, layers: 2)
+        let p = TinyModel.parameters(c, seed: 3, std: 0.4)
+        let tokens = TinyModel.tokens(B: B, T: T, vocab: c.vocabSize, seed: 9)
+        let whole = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, training: false)
+        let reference = try tokens.withUnsafeBufferPointer { try whole.forward(sequences: $0) }
+        var gradients: [[Float]] = []
+        for chunk in [1, 3, 10, 256] {
+            for fused in [false, true] {
+                let model = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, headChunkRows: chunk)
+                model.zeroGradients()
+                let loss = try tokens.withUnsafeBufferPointer { t -> Float in
+                    if fused { return try model.forwardBackward(sequences: t, lossScale: 0.5) }
+                    defer { model.backward(lossScale: 0.5) }
+                    return try model.forward(sequences: t)
+                }
+                XCTAssertEqual(loss, reference, accuracy: 1e-5, "chunk \(chunk) fused \(fused)")
+                gradients.append(model.gradients!.flat)
+            }
+        }
+        for g in gradients.dropFirst() {
+            XCTAssertLessThan(zip(g, gradients[0]).map { abs($0 - $1) }.max()!, 1e-5)
+        }
+        XCTAssertGreaterThan(gradients[0].map(abs).max()!, 1e-3)
+    }
+
+    func testTrainingModelsKeepNoLogits() throws {
+        let c = TinyModel.config()
+        let model = try LlamaModel(config: c, parameters: TinyModel.parameters(c), batchSize: 1, sequenceLength: 4, headChunkRows: 2)
+        XCTAssertEqual(model.headChunkRows, 2)
+        XCTAssertThrowsError(try model.forward(inputs: [1, 2, 3, 4]))
+        XCTAssertThrowsError(try model.forward(appending: [1], at: 0))
+        XCTAssertThrowsError(try LlamaModel(config: c, parameters: TinyModel.parameters(c), batchSize: 1, sequenceLength: 4,
+                                            headChunkRows: 0))
     }
 
     func testTinyModelOverfitsOneBatch() throws {

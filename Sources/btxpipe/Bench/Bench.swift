@@ -1,4 +1,5 @@
 import ArgumentParser
+import BTXModel
 import BTXStore
 import Foundation
 
@@ -17,6 +18,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "Small sizes: checks that the benches run, not how fast.")
     var quick = false
 
+    @Option(name: .customLong("config"), help: "Train configs to run (repeatable; default: all of \(TrainingBenchmark.trainBenchNames.joined(separator: ", "))).")
+    var configs: [String] = []
+
     @Argument(help: "Benches to run (default: all). Known: \(suites.map { $0.name }.joined(separator: ", ")).")
     var names: [String] = []
 
@@ -25,11 +29,14 @@ struct Bench: ParsableCommand {
         if let unknown = names.first(where: { !known.contains($0) }) {
             throw ValidationError("unknown bench \"\(unknown)\"; known: \(known.sorted().joined(separator: ", "))")
         }
+        if let unknown = configs.first(where: { !TrainingBenchmark.trainBenchNames.contains($0) }) {
+            throw ValidationError("unknown train config \"\(unknown)\"; known: \(TrainingBenchmark.trainBenchNames.joined(separator: ", "))")
+        }
     }
 
     func run() throws {
         for suite in Bench.suites where names.isEmpty || names.contains(suite.name) {
-            try suite.init().run(quick: quick) { $0.emit() }
+            try suite.init().run(quick: quick, configs: configs) { $0.emit() }
         }
     }
 }
@@ -40,6 +47,12 @@ protocol BenchSuite {
     init()
     /// Measures, handing each finished measurement to `emit` as it is done.
     func run(quick: Bool, emit: (BenchReport) -> Void) throws
+    /// As `run(quick:emit:)`, limited to the named configs where the suite has several (`--config`).
+    func run(quick: Bool, configs: [String], emit: (BenchReport) -> Void) throws
+}
+
+extension BenchSuite {
+    func run(quick: Bool, configs: [String], emit: (BenchReport) -> Void) throws { try run(quick: quick, emit: emit) }
 }
 
 /// One measurement: what was measured (`bench`, `config`) and its numbers, in print order.
@@ -58,16 +71,8 @@ struct BenchReport {
         fflush(stdout)
     }
 
-    /// Peak resident memory of this process so far, in MiB (Linux; 0 elsewhere).
-    static func peakRSSMiB() -> Double { procStatusMiB("VmHWM:") }
-
-    /// A memory line of /proc/self/status (`key` such as "VmHWM:"), in MiB (Linux; 0 elsewhere).
-    static func procStatusMiB(_ key: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
-              let kib = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kib / 1024
-    }
+    /// Peak resident memory of this process so far (or since `resetPeakRSS`), in MiB (Linux; 0 elsewhere).
+    static func peakRSSMiB() -> Double { TrainingBenchmark.peakRSSMiB() }
 
     /// CPU seconds (user + system, all threads) this process has used so far.
     static func cpuSeconds() -> Double {

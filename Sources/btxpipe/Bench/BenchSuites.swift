@@ -1,9 +1,14 @@
+import BTXModel
+
 /// The benches that print their own rows (a table line and a JSON line per measurement), adapted to
 /// `BenchSuite` so that `btxpipe bench NAME` finds them.
 struct TrainBenchSuite: BenchSuite {
     static let name = "train"
-    func run(quick: Bool, emit: (BenchReport) -> Void) throws {
-        try TrainBench.run(configs: quick ? ["S"] : ["S", "M"], steps: quick ? 3 : 20, threads: 2)
+    func run(quick: Bool, emit: (BenchReport) -> Void) throws { try run(quick: quick, configs: [], emit: emit) }
+
+    func run(quick: Bool, configs: [String], emit: (BenchReport) -> Void) throws {
+        let names = configs.isEmpty ? (quick ? ["XS", "XS-MoE"] : TrainingBenchmark.trainBenchNames) : configs
+        try TrainBench.run(configs: names, steps: quick ? 3 : 20, threads: 2)
     }
 }
 

@@ -34,10 +34,8 @@ struct ExportBench: BenchSuite {
 
 extension BenchReport {
     /// Resets this process's peak RSS (VmHWM) to its current RSS (Linux: `5` → /proc/self/clear_refs).
-    static func resetPeakRSS() {
-        try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-    }
+    static func resetPeakRSS() { TrainingBenchmark.resetPeakRSS() }
 
     /// Current resident memory (VmRSS) in MiB (Linux; 0 elsewhere).
-    static func currentRSSMiB() -> Double { BenchReport.procStatusMiB("VmRSS:") }
+    static func currentRSSMiB() -> Double { TrainingBenchmark.currentRSSMiB() }
 }

@@ -1,19 +1,26 @@
+import BTXData
 import BTXModel
+import BTXTensor
 import Foundation
 
-/// `btxpipe bench train`: dense Llama training throughput for configs S and M (see
-/// `TrainingBenchmark`). Prints one table row and one JSON line per config, then the per-phase
+/// `btxpipe bench train [--config NAME…]`: training throughput of the bench configs (see
+/// `TrainingBenchmark`: XS, XS-MoE, S, M, S-MoE, SmolLM2-135M), each step as the `train` stage runs
+/// it: batches drawn by the stage's own loader (`BatchSampler` over a random-token domain), forward,
+/// backward, clipping and AdamW. Prints one table row and one JSON line per config, each with its own
+/// peak RSS (the previous config's model is freed and the peak reset before each), then the per-phase
 /// breakdown of each.
 enum TrainBench {
-    /// Runs the named configs ("S", "M") for `steps` measured steps each.
-    static func run(configs: [String] = ["S", "M"], steps: Int = 20, threads: Int = 2) throws {
-        print("config  tokens/s  step s  model GF/s  sgemm GF/s   MFU %  peak RSS MiB")
+    /// Runs the named configs for `steps` measured steps each.
+    static func run(configs: [String] = TrainingBenchmark.trainBenchNames, steps: Int = 20, threads: Int = 2) throws {
+        print(String(format: "process baseline RSS before the train rows: %.0f MiB", TrainingBenchmark.currentRSSMiB()))
+        print("config        tokens/s  step s  model GF/s  sgemm GF/s   MFU %  peak RSS MiB  baseline MiB")
         var results = [TrainingBenchmark.Result]()
         for name in configs {
-            let r = try TrainingBenchmark.run(try TrainingBenchmark.setup(name), steps: steps, threads: threads)
+            let r = try measure(name, steps: steps, threads: threads)  // the model lives and dies inside
             results.append(r)
-            print(name.padding(toLength: 6, withPad: " ", startingAt: 0) + String(format: " %9.0f %7.3f %11.1f %11.1f %7.1f %13.0f", r.tokensPerSecond,
-                         r.stepSeconds, r.modelGFLOPs, r.sgemmGFLOPs, r.mfuPercent, r.peakRSSMiB))
+            print(name.padding(toLength: 12, withPad: " ", startingAt: 0)
+                  + String(format: " %9.0f %7.3f %11.1f %11.1f %7.1f %13.0f %13.0f", r.tokensPerSecond, r.stepSeconds,
+                           r.modelGFLOPs, r.sgemmGFLOPs, r.mfuPercent, r.peakRSSMiB, r.baselineRSSMiB))
             print(jsonLine(r))
         }
         for r in results {
@@ -27,12 +34,25 @@ enum TrainBench {
         }
     }
 
+    /// One config's run, fed by the `train` stage's loader over 2^20 random tokens.
+    static func measure(_ name: String, steps: Int, threads: Int) throws -> TrainingBenchmark.Result {
+        let (setup, moe) = try TrainingBenchmark.namedSetup(name)
+        var rng = SplitMix64(seed: 7)
+        let V = UInt64(setup.config.vocabSize)
+        let domain = (0..<(1 << 20)).map { _ in UInt32(rng.next() % V) }
+        let sampler = try BatchSampler(domains: [domain], weights: [1], seed: 7, batchSize: setup.batchSize,
+                                       sequenceLength: setup.sequenceLength)
+        return try TrainingBenchmark.run(setup, moe: moe, steps: steps, threads: threads,
+                                         batches: { step, _, out in sampler.fill(step: step, into: out) })
+    }
+
     /// `{"bench":"train","config":"M","tokens_per_s":…,"mfu_pct":…,"rss_mib":…,…}`
     static func jsonLine(_ r: TrainingBenchmark.Result) -> String {
         let phases = r.phases.map { String(format: "\"%@\":%.4f", $0.0.name as NSString, $0.1) }.joined(separator: ",")
         return String(format: "{\"bench\":\"train\",\"config\":\"%@\",\"tokens_per_s\":%.1f,\"step_s\":%.4f,"
-                      + "\"model_gflops\":%.2f,\"sgemm_gflops\":%.2f,\"mfu_pct\":%.1f,\"rss_mib\":%.0f,\"phase_s\":{%@}}",
+                      + "\"model_gflops\":%.2f,\"sgemm_gflops\":%.2f,\"mfu_pct\":%.1f,\"rss_mib\":%.0f,\"baseline_rss_mib\":%.0f,"
+                      + "\"phase_s\":{%@}}",
                       r.setup.name as NSString, r.tokensPerSecond, r.stepSeconds, r.modelGFLOPs, r.sgemmGFLOPs,
-                      r.mfuPercent, r.peakRSSMiB, phases as NSString)
+                      r.mfuPercent, r.peakRSSMiB, r.baselineRSSMiB, phases as NSString)
     }
 }
