@@ -135,12 +135,14 @@ run: build
 	$(BIN) run pipelines/btx.yaml
 	$(BIN) report pipelines/btx.yaml
 
-# btxpipe's benches, then the PyTorch peer (Tests/Bench/peer_pytorch.py, in the hf-venv) on the same train
-# configs, side by side with the ratios. No venv: the peer part fails loudly (make hf-venv).
+# btxpipe's benches, then the peers in the hf-venv on the same work, side by side: PyTorch on the train
+# configs (Tests/Bench/peer_pytorch.py, with the ratios), transformers on evaluation and generation
+# (Tests/Bench/peer_transformers.py; SmolLM2 from `make smollm2`). No venv: the peer part fails loudly.
 bench: build
 	@set -o pipefail; $(BIN) bench | tee .build/bench.log
 	@test -x $(HF_VENV)/bin/python || { echo "bench: the PyTorch peer needs $(HF_VENV): run make hf-venv" >&2; exit 1; }
 	$(HF_VENV)/bin/python Tests/Bench/peer_pytorch.py --compare .build/bench.log
+	$(HF_VENV)/bin/python Tests/Bench/peer_transformers.py
 
 doctor: build
 	$(BIN) doctor
