@@ -40,7 +40,7 @@ final class SmokePipelineTests: XCTestCase {
 
         let report = try btx(["report", "smoke.yaml"], in: dir)
         XCTAssertTrue(report.stdout.contains("## Claims of the BTX paper"), report.stdout)
-        XCTAssertTrue(report.stdout.contains("| model | code | knowledge | math | average | math acc. | compute |"), report.stdout)
+        XCTAssertTrue(report.stdout.contains("| model | code | knowledge | math | average | mixed-domain | math acc. | compute |"), report.stdout)
         XCTAssertTrue(report.stdout.contains("| BTM (ensemble) |"), report.stdout)
         let html = try String(contentsOfFile: dir.path("report/smoke/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg"), "the HTML report has its charts")
