@@ -79,6 +79,7 @@ public enum ParameterDocs {
         "max_new_tokens": "tokens generated per math answer",
         "btm_weighting": "BTM ensemble weights: likelihood of the context, or tf-idf similarity",
         "tfidf_tokens": "tokens per domain used to build the tf-idf profiles",
+        "mixed_seed": "seed of the mixed-domain held-out sequences (segments of 32-64 tokens switching domain)",
         "title": "the report's title",
         "validation_fraction": "share of each corpus held out for validation",
         "min_validation_tokens": "held-out tokens at least, whatever the fraction",

@@ -34,6 +34,7 @@ final class SmolLM2PipelineTests: XCTestCase {
     private func tinySpec(gguf: String) -> String {
         """
         extends: smollm2.yaml
+        name: smollm2
         vars:
           gguf: \(gguf)
           corpus_bytes: 60000
