@@ -93,7 +93,9 @@ public final class LlamaModel {
     /// Logits (or, after a forward pass with targets, probabilities) of the last forward pass, `[N, V]`.
     /// Inference models only: a training model keeps no logits.
     public var logits: UnsafeBufferPointer<Float> {
-        UnsafeBufferPointer(start: ws.logits.pointer + lastRows.lowerBound * config.vocabSize,
+        precondition(ws.logits.count >= lastRows.upperBound * config.vocabSize,
+                     "a training model keeps only one head chunk of logits: read logits from an inference model")
+        return UnsafeBufferPointer(start: ws.logits.pointer + lastRows.lowerBound * config.vocabSize,
                             count: lastRows.count * config.vocabSize)
     }
 

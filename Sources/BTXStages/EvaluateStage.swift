@@ -58,7 +58,15 @@ struct EvaluateStage: StageKind {
             context.log(String(format: "%@: held-out loss %.4f (perplexity %.2f)", corpus.domain, result.loss, Foundation.exp(result.loss)))
             context.progress(step: d + 1, total: corpora.count + 2)
         }
+        // What the scored sequences are: rows with equal `held_out` scored the same sequences (the
+        // report's bootstrap pairs them), rows with different ones cannot be paired.
+        let heldOut: JSONValue = [
+            "batch_size": .int(Int64(model.batchSize)), "sequence_length": .int(Int64(model.sequenceLength)),
+            "max_batches": .int(Int64(maxBatches)), "mixed_seed": .int(Int64(try p.int("mixed_seed", default: 1))),
+            "validation": .array(context.inputList("data").map { .string($0.tensors["validation"].map { $0.object.hex } ?? "") }),
+        ]
         var metadata: [String: JSONValue] = [
+            "held_out": heldOut,
             "name": .string(try p.string("name")),
             "role": .string(try p.string("role", default: "variant")),
             "domains": .object(domains),
@@ -76,11 +84,13 @@ struct EvaluateStage: StageKind {
             metadata["mixed"] = result.json
             context.log(String(format: "mixed-domain sequences: held-out loss %.4f", result.loss))
         }
+        context.progress(step: corpora.count + 1, total: corpora.count + 2)
         let expertDomain = try p.string("expert_domain", default: "")
         if !expertDomain.isEmpty { metadata["expert_domain"] = .string(expertDomain) }
         let expertNames = try p.strings("expert_names", default: [])
         if !expertNames.isEmpty { metadata["expert_names"] = .array(expertNames.map { .string($0) }) }
         if let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
+        context.progress(step: corpora.count + 2, total: corpora.count + 2)
         if let routing = model.routing(domains: corpora.map(\.domain) + (corpora.count >= 2 ? [Self.mixedDomain] : [])) {
             metadata["routing"] = routing
         }

@@ -16,7 +16,7 @@ import Foundation
 /// matches that model's total training FLOPs or tokens (`match_by`).
 struct FinetuneStage: StageKind {
     static let name = "finetune"
-    static let version = 2  // 2: metrics.jsonl output; carries the model's tokenizer, refuses data of another
+    static let version = 3  // 3: a matched run keeps its warmup_steps; 2: metrics.jsonl output; carries the model's tokenizer, refuses data of another
     static let summary = "MoE finetune on the domain mixture: routers learn to route (checkpointed, resumable)"
 
     func validate(_ params: StageParams) throws {
@@ -46,7 +46,7 @@ struct FinetuneStage: StageKind {
         if let match = context.inputs["match"] {
             hyper.steps = try Self.matchedSteps(context, match: match, own: try ModelManifest.history(input),
                                                 hyper: hyper, flopsPerToken: flopsPerToken)
-            hyper.warmupSteps = min(hyper.warmupSteps, hyper.steps)
+            hyper.warmupSteps = try TrainingLoop.warmupSteps(context.params, steps: hyper.steps)
         }
         let runtime = MoERuntime(moe: moe, layers: config.numHiddenLayers, hiddenSize: config.hiddenSize,
                                  rows: hyper.batchSize * hyper.sequenceLength, training: true,

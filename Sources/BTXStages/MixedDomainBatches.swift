@@ -1,8 +1,8 @@
 import BTXTensor
 
 /// Held-out sequences that switch domain inside the sequence, as real documents do: each sequence
-/// of T+1 tokens is a run of segments of 32–64 tokens, each segment from a different domain than
-/// the one before, taken in order from that domain's validation tokens (a cursor per domain that
+/// of T+1 tokens is a run of segments of 32–64 tokens (the row's last segment is cut to what is
+/// left of the row), each segment from a different domain than the one before, taken in order from that domain's validation tokens (a cursor per domain that
 /// wraps). A single-domain held-out set makes BTM's per-sequence choice of experts nearly an
 /// oracle; this set is where token-level routing should matter. Deterministic in `seed`.
 struct MixedDomainBatches {
@@ -26,8 +26,11 @@ struct MixedDomainBatches {
                 var filled = 0
                 while filled < width {
                     // A domain other than the previous segment's, uniformly.
-                    var d = Int(rng.next() % UInt64(domains.count - 1))
-                    if previous >= 0, d >= previous { d += 1 }
+                    var d: Int
+                    if previous < 0 { d = Int(rng.next() % UInt64(domains.count)) } else {
+                        d = Int(rng.next() % UInt64(domains.count - 1))
+                        if d >= previous { d += 1 }
+                    }
                     previous = d
                     let span = Self.segmentLengths.count
                     let length = min(Self.segmentLengths.lowerBound + Int(rng.next() % UInt64(span)), width - filled)

@@ -61,10 +61,11 @@ struct Interval: Equatable {
 public enum Verdict: String, Equatable, Sendable {
     case held, notHeld = "not held", inconclusive, notTested = "not tested"
 
-    /// All parts held → held; any part not held → not held; else inconclusive (not tested when empty).
+    /// Any part not held → not held; every part held → held; no part tested (or none) → not tested;
+    /// else inconclusive (some part inconclusive or not tested).
     static func all(_ parts: [Verdict]) -> Verdict {
-        if parts.isEmpty || parts.contains(.notTested) { return .notTested }
         if parts.contains(.notHeld) { return .notHeld }
+        if parts.allSatisfy({ $0 == .notTested }) { return .notTested }
         return parts.allSatisfy { $0 == .held } ? .held : .inconclusive
     }
 }

@@ -12,7 +12,7 @@ import Foundation
 /// on Ctrl-C; a rerun resumes and ends bitwise equal to an uninterrupted run (`TrainingLoop`).
 struct TrainStage: StageKind {
     static let name = "train"
-    static let version = 2  // 2: metrics.jsonl output; carries the model's tokenizer, refuses data of another
+    static let version = 3  // 3: a matched run keeps its warmup_steps; 2: metrics.jsonl output; carries the model's tokenizer, refuses data of another
     static let summary = "dense training of a model on token data (checkpointed, resumable)"
 
     func validate(_ params: StageParams) throws {
@@ -31,7 +31,7 @@ struct TrainStage: StageKind {
         if let match = context.inputs["match"] {
             hyper.steps = try FinetuneStage.matchedSteps(context, match: match, own: try ModelManifest.history(input),
                                                          hyper: hyper, flopsPerToken: flopsPerToken)
-            hyper.warmupSteps = min(hyper.warmupSteps, hyper.steps)
+            hyper.warmupSteps = try TrainingLoop.warmupSteps(context.params, steps: hyper.steps)
         }
         let model = try LlamaModel(config: config, parameters: parameters, batchSize: hyper.batchSize,
                                    sequenceLength: hyper.sequenceLength, training: true, threads: context.threads)

@@ -48,11 +48,18 @@ struct TrainingLoop {
             sequenceLength: try p.int("sequence_length", default: 128, in: 2...65_536),
             gradientAccumulation: try p.int("gradient_accumulation", default: 1, in: 1...1024),
             learningRate: try p.double("learning_rate", default: 3e-3, in: 1e-8...10),
-            warmupSteps: min(steps, try p.int("warmup_steps", default: min(20, steps / 10), rule: "min(20, steps / 10)", in: 0...10_000_000)),
+            warmupSteps: try warmupSteps(p, steps: steps),
             minLRRatio: try p.double("min_lr_ratio", default: 0.1, in: 0...1),
             adamW: adam,
             gradientClip: try p.double("gradient_clip", default: 1.0, in: 0...1e6),
             seed: UInt64(try p.int("seed", default: 0, in: 0...Int.max)))
+    }
+
+    /// `warmup_steps` (default min(20, steps / 10)) for a run of `steps`, at most `steps`. A stage whose
+    /// steps come from `match` calls it again with the matched count: the placeholder `steps: 1` must
+    /// not cut the warmup the spec asks for.
+    static func warmupSteps(_ p: StageParams, steps: Int) throws -> Int {
+        min(steps, try p.int("warmup_steps", default: min(20, steps / 10), rule: "min(20, steps / 10)", in: 0...10_000_000))
     }
 
     /// The training sampler over the `data` inputs (one tokens manifest per domain) with the

@@ -154,24 +154,47 @@ struct JSONParser {
         }
     }
 
+    private func digit(at index: Int) -> Bool {
+        index < bytes.count && bytes[index] >= UInt8(ascii: "0") && bytes[index] <= UInt8(ascii: "9")
+    }
+
+    /// Skips a run of digits; true when there was at least one.
+    @discardableResult
+    private mutating func skipDigits() -> Bool {
+        let first = i
+        while digit(at: i) { i += 1 }
+        return i > first
+    }
+
     private func validated(_ utf8: UnsafeBufferPointer<UInt8>) throws -> String {
         guard let s = String(validating: utf8, as: UTF8.self) else { throw error("valid UTF-8") }
         return s
     }
 
+    /// A number of RFC 8259's grammar, `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`, nothing laxer
+    /// (no `+1`, `01`, `.5` or `5.`).
     private mutating func number() throws -> JSONValue {
         let start = i
         var integral = true
         if i < bytes.count, bytes[i] == UInt8(ascii: "-") { i += 1 }
-        let digits = i
-        while i < bytes.count {
-            let c = bytes[i]
-            if c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") { i += 1; continue }
-            if c == UInt8(ascii: ".") || c == UInt8(ascii: "e") || c == UInt8(ascii: "E") || c == UInt8(ascii: "+")
-                || (c == UInt8(ascii: "-") && i > digits) { integral = false; i += 1; continue }
-            break
+        guard digit(at: i) else { throw error("a value") }
+        if bytes[i] == UInt8(ascii: "0") {
+            i += 1
+            guard !digit(at: i) else { throw error("a number without leading zeros") }
+        } else {
+            skipDigits()
         }
-        guard i > digits else { throw error("a value") }
+        if i < bytes.count, bytes[i] == UInt8(ascii: ".") {
+            i += 1
+            integral = false
+            guard skipDigits() else { throw error("digits after the decimal point") }
+        }
+        if i < bytes.count, bytes[i] == UInt8(ascii: "e") || bytes[i] == UInt8(ascii: "E") {
+            i += 1
+            integral = false
+            if i < bytes.count, bytes[i] == UInt8(ascii: "+") || bytes[i] == UInt8(ascii: "-") { i += 1 }
+            guard skipDigits() else { throw error("digits in the exponent") }
+        }
         let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<i]), as: UTF8.self)
         if integral, let v = Int64(text) { return .int(v) }
         guard let d = Double(text), d.isFinite else { throw error("a number") }

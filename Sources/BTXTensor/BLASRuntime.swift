@@ -33,7 +33,8 @@ public enum BLASRuntime {
     }
 
     /// Call first thing in `main`. When the user has not chosen a core type and OpenBLAS's own pick
-    /// is not the best this CPU supports, re-executes this binary with the better one — at once when
+    /// is not the best this CPU supports, re-executes this binary with the better one (when it is, checks
+    /// a small sgemm in-process and steps down only if that fails) — at once when
     /// `reexecNow`, else only if `ensurePreferredKernels` is called later (a command that may never
     /// multiply: a process start and the check cost ~0.15 s, most of a no-op rerun). In the
     /// re-executed process it checks a small sgemm against a plain reference, stepping down the
@@ -43,15 +44,25 @@ public enum BLASRuntime {
         guard let chosen = env[coreTypeVariable] else {
             // NOTE: OpenBLAS's detection is right on most CPUs (Zen 3 loads "Zen", Haswell's kernels);
             // only one it does not know (a recent Xeon → Prescott) needs the variable and a re-exec.
-            if loadedKernelsSuffice(loaded: coreName, preferred: preferredCoreType()) { return }
+            if loadedKernelsSuffice(loaded: coreName, preferred: preferredCoreType()) {
+                // Kept as loaded (no re-exec), but checked all the same: a millisecond, in-process.
+                if sgemmAgreesWithReference() { return }
+                stepDown(from: preferredCoreType())
+                return
+            }
             if reexecNow { reexec(coreType: preferredCoreType()) } else { pendingReexec = true }
             return
         }
         guard env[autoVariable] == chosen else { return }  // the user's own choice: leave it alone
         if sgemmAgreesWithReference() { return }
-        let next = fallbackChain.drop(while: { $0 != chosen }).dropFirst().first ?? "Prescott"
-        FileHandle.standardError.write(Data("btxpipe: OpenBLAS \(chosen) kernels failed the sgemm check; using \(next)\n".utf8))
-        if next != chosen { reexec(coreType: next) }
+        stepDown(from: chosen)
+    }
+
+    /// Re-executes with the next kernels down the fallback chain after `failed` (which failed the check).
+    private static func stepDown(from failed: String) {
+        let next = fallbackChain.drop(while: { $0 != failed }).dropFirst().first ?? "Prescott"
+        FileHandle.standardError.write(Data("btxpipe: OpenBLAS \(failed) kernels failed the sgemm check; using \(next)\n".utf8))
+        if next != failed { reexec(coreType: next) }
     }
 
     /// Set when `prepareProcess(reexecNow: false)` left slower kernels loaded.

@@ -39,8 +39,28 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertEqual(lines[1], "2. **held** — BTX beats BTM and the compute-matched dense model on average. (average loss BTX 1.850, BTM 2.000, dense 2.400; BTX − BTM -0.150 [-0.150, -0.150], BTX − dense -0.550 [-0.550, -0.550])")
         XCTAssertEqual(lines[2], "3. **not held** — At matched compute BTX is at least as good as sparse upcycling on average. (average loss BTX 1.850 (4.00 PFLOP), upcycling 1.750 (4.00 PFLOP); BTX − upcycling +0.100 [+0.100, +0.100])")
         XCTAssertEqual(lines[3], "4. **held** — Tokens of each domain are routed mostly to that domain's expert. (code→code 70%, math→math 80% (uniform: 33%))")
-        // Shares kept: code (3 − 2.1) / (3 − 2) = 0.90, math (3 − 1.6) / (3 − 1.5) = 0.93.
-        XCTAssertEqual(lines[4], "5. **held** — BTX keeps most (over half) of each expert's in-domain gain over the seed. (share of the expert's gain kept, 95% interval: code 0.90 [0.90, 0.90]; math 0.93 [0.93, 0.93])")
+        // Shares kept: code (3 − 2.1) / (3 − 2) = 0.90, math (3 − 1.6) / (3 − 1.5) = 0.93; margins over
+        // half the gain: 0.9 − 0.5 = 0.4 and 1.4 − 0.75 = 0.65.
+        XCTAssertEqual(lines[4], "5. **held** — BTX keeps most (over half) of each expert's in-domain gain over the seed. (share of each expert's gain over the seed that BTX keeps, and the 95% interval of the loss kept minus half the gain: code: 0.90 of the gain kept; kept − ½·gain +0.400 [+0.400, +0.400]; math: 0.93 of the gain kept; kept − ½·gain +0.650 [+0.650, +0.650])")
+    }
+
+    func testRowsThatScoredOtherSequencesAreNotPaired() {
+        var rows = data.rows
+        rows[6].heldOut = ["batch_size": 8]  // BTX scored other sequences than BTM and dense
+        let claim = ReportData(title: "t", domains: data.domains, rows: rows).btxBeatsBaselines
+        XCTAssertEqual(claim.verdict, "not tested", claim.evidence)
+    }
+
+    func testAnExpertWithoutAGainLeavesItsDomainOutOfClaim5() {
+        var rows = data.rows
+        rows[1] = row("expert code", "expert", expertDomain: "code", ["code": 3.1, "math": 3.5], flops: 2e15)
+        let claim = ReportData(title: "t", domains: data.domains, rows: rows).btxKeepsExpertGains
+        XCTAssertEqual(claim.verdict, "inconclusive", "math is held, code has no gain to keep: " + claim.evidence)
+        XCTAssertTrue(claim.evidence.contains("code: the expert's gain over the seed -0.100 [-0.100, -0.100] is not clearly positive"),
+                      claim.evidence)
+        XCTAssertEqual(Verdict.all([.notTested, .notHeld]), .notHeld)
+        XCTAssertEqual(Verdict.all([.notTested, .notTested]), .notTested)
+        XCTAssertEqual(Verdict.all([]), .notTested)
     }
 
     func testMissingRowsOrSequencesLeaveClaimsUntested() {
@@ -55,7 +75,7 @@ final class ReportRendererTests: XCTestCase {
     }
 
     func testOverlappingNoiseIsInconclusiveAndAClearGapIsDecided() {
-        // Per-sequence losses with sd ~0.5 over 40 sequences: a mean gap of 0.02 is within noise, 0.6 is not.
+        // Per-sequence losses uniform on ±0.5 (sd ≈ 0.29) over 40 sequences: a mean gap of 0.02 is within noise, 0.6 is not.
         func noisy(_ mean: Double, seed: UInt64) -> [Double] {
             var rng = SplitMix64(seed: seed)
             return (0..<40).map { _ in mean + Double(rng.next() % 1000) / 1000 - 0.5 }

@@ -123,4 +123,15 @@ final class TrainStageTests: XCTestCase {
             XCTAssertEqual("\($0)", "input 'model' is a 'tokens' manifest, expected a model")
         }
     }
+
+    /// A compute-matched stage declares `steps: 1` as a placeholder: the warmup it asks for must follow the
+    /// matched step count, not be cut to the placeholder's single step (dense and upcycling ran their
+    /// whole schedule with 1 warmup step where BTX had 10).
+    func testMatchedStepsKeepTheWarmupTheSpecAsksFor() throws {
+        let p = StageParams(["steps": 1, "warmup_steps": 10])
+        XCTAssertEqual(try TrainingLoop.hyperparameters(p).warmupSteps, 1, "a 1-step run warms up for at most 1 step")
+        XCTAssertEqual(try TrainingLoop.warmupSteps(p, steps: 539), 10)
+        XCTAssertEqual(try TrainingLoop.warmupSteps(StageParams(["steps": 1]), steps: 539), 20, "default min(20, steps / 10)")
+        XCTAssertEqual(try TrainingLoop.warmupSteps(StageParams(["steps": 1]), steps: 50), 5)
+    }
 }
