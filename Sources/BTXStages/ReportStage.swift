@@ -6,7 +6,7 @@ import Foundation
 /// row order) as `report.md`, a self-contained `report.html` and `report.json` objects.
 struct ReportStage: StageKind {
     static let name = "report"
-    static let version = 2  // 2: curves against tokens and FLOPs per comparison; report.json carries all the HTML shows
+    static let version = 3  // 3: claims by paired bootstrap, claim 5, mixed-domain column; 2: curves against tokens and FLOPs per comparison; report.json carries all the HTML shows
     static let summary = "results table, loss curves, routing heatmaps and the paper's claims"
 
     func validate(_ params: StageParams) throws {
