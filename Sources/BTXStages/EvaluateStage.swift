@@ -47,7 +47,7 @@ struct EvaluateStage: StageKind {
         let corpora = try TokenCorpus.inputs(context, name: "data")
         let (model, history) = try Self.load(context, corpora: corpora, batchSize: try p.int("batch_size", default: 8),
                                              sequenceLength: try p.int("sequence_length", default: 128))
-        let maxBatches = try p.int("max_batches", default: 16)
+        let maxBatches = try p.int("max_batches", default: 16), mixedSeed = try p.int("mixed_seed", default: 1)
         var domains: [String: JSONValue] = [:], total = 0.0
         for (d, corpus) in corpora.enumerated() {
             try context.checkCancelled()
@@ -62,7 +62,7 @@ struct EvaluateStage: StageKind {
         // report's bootstrap pairs them), rows with different ones cannot be paired.
         let heldOut: JSONValue = [
             "batch_size": .int(Int64(model.batchSize)), "sequence_length": .int(Int64(model.sequenceLength)),
-            "max_batches": .int(Int64(maxBatches)), "mixed_seed": .int(Int64(try p.int("mixed_seed", default: 1))),
+            "max_batches": .int(Int64(maxBatches)), "mixed_seed": .int(Int64(mixedSeed)),
             "validation": .array(context.inputList("data").map { .string($0.tensors["validation"].map { $0.object.hex } ?? "") }),
         ]
         var metadata: [String: JSONValue] = [
@@ -79,7 +79,7 @@ struct EvaluateStage: StageKind {
             try context.checkCancelled()
             let mixed = MixedDomainBatches(domains: corpora.map(\.validation), batchSize: model.batchSize,
                                            sequenceLength: model.sequenceLength, count: maxBatches,
-                                           seed: UInt64(try p.int("mixed_seed", default: 1)))
+                                           seed: UInt64(mixedSeed))
             let result = try Self.heldOut(model, batches: mixed.batches, domain: corpora.count)
             metadata["mixed"] = result.json
             context.log(String(format: "mixed-domain sequences: held-out loss %.4f", result.loss))

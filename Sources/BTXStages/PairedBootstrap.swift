@@ -21,8 +21,9 @@ struct PairedBootstrap {
         var indices: [String: [Int]] = sizes.mapValues { [Int](repeating: 0, count: $0) }
         var draws = [Double]()
         draws.reserveCapacity(resamples)
+        let domains = sizes.sorted(by: { $0.key < $1.key })  // a fixed draw order, so the interval is reproducible
         for _ in 0..<resamples {
-            for (domain, n) in sizes.sorted(by: { $0.key < $1.key }) {
+            for (domain, n) in domains {
                 for i in 0..<n { indices[domain]![i] = Int(rng.next() % UInt64(n)) }
             }
             draws.append(statistic { values, domain in
