@@ -16,10 +16,39 @@ public protocol FeedForwardLayer: AnyObject {
     /// The layer's own loss term from the last `forward`, already weighted (e.g. a mixture of
     /// experts' load-balancing loss × its coefficient); 0 for a dense layer.
     var auxiliaryLoss: Float { get }
+    /// `forward` again on the rows of the last `forward`, just before `backward`, to refill the
+    /// buffers it keeps (activation recomputation, when layers share them: `KeptActivations`).
+    /// It must compute exactly what the first call did and record nothing new: a layer that draws
+    /// noise draws the same noise, one that counts routing does not count twice.
+    func replayForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int)
 }
 
 extension FeedForwardLayer {
     public var auxiliaryLoss: Float { 0 }
+    public func replayForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int) { forward(out, inp, N) }
+}
+
+/// Where feed-forward layers get the buffers they keep from `forward` for `backward`: each layer
+/// its own, or, with activation recomputation (`shared`), one buffer per name for all layers of a
+/// model (each layer's forward pass is replayed just before its backward pass, so the layers take
+/// turns). Allocated at model construction only.
+public final class KeptActivations {
+    /// Whether layers share their kept buffers.
+    public let shared: Bool
+    private var buffers: [String: AnyObject] = [:]
+
+    /// Per-layer buffers (`shared` false), or one per name for all layers.
+    public init(shared: Bool = false) { self.shared = shared }
+
+    /// A buffer of at least `count` elements for what a layer keeps under `name`: a new one, or
+    /// the shared one when it is large enough.
+    public func buffer<T: Numeric>(_ name: String, count: Int) -> Buffer<T> {
+        guard shared else { return Buffer(count: count) }
+        if let kept = buffers[name] as? Buffer<T>, kept.count >= count { return kept }
+        let made = Buffer<T>(count: count)
+        buffers[name] = made
+        return made
+    }
 }
 
 /// Scratch shared by the feed-forward layers of one model (used within one call, never kept
@@ -58,12 +87,15 @@ public struct FeedForwardContext {
     public let frozen: Set<String>
     /// The model's counter of backward matrix products.
     public let gemms: GEMMCounter
+    /// Where layers allocate what they keep for backward (shared between layers with recomputation).
+    public let kept: KeptActivations
 
     /// A context for layers over `parameters` (and `gradients`, nil for inference).
     public init(config: LlamaConfig, parameters: ParameterSet, gradients: ParameterSet?, maxRows: Int,
-                scratch: FeedForwardScratch, threads: Int, frozen: Set<String> = [], gemms: GEMMCounter = GEMMCounter()) {
+                scratch: FeedForwardScratch, threads: Int, frozen: Set<String> = [], gemms: GEMMCounter = GEMMCounter(),
+                kept: KeptActivations = KeptActivations()) {
         (self.config, self.parameters, self.gradients, self.maxRows) = (config, parameters, gradients, maxRows)
-        (self.scratch, self.threads, self.frozen, self.gemms) = (scratch, threads, frozen, gemms)
+        (self.scratch, self.threads, self.frozen, self.gemms, self.kept) = (scratch, threads, frozen, gemms, kept)
     }
 }
 

@@ -20,6 +20,21 @@ final class BlockActivations {
         residualMid = Buffer(count: N * C)
         rstd2 = Buffer(count: N)
     }
+
+    /// A block that keeps only its own input (`residual`) and shares every other buffer with
+    /// `shared`: with activation recomputation a block's forward pass is run again just before its
+    /// backward pass, so one set of buffers serves all blocks.
+    init(_ c: LlamaConfig, rows N: Int, sharing shared: BlockActivations) {
+        residual = Buffer(count: N * c.hiddenSize)
+        (rstd1, qkv, attended, residualMid, rstd2) = (shared.rstd1, shared.qkv, shared.attended, shared.residualMid, shared.rstd2)
+    }
+
+    /// One per block: each its own (`recompute` false), or sharing all but `residual` (true).
+    static func perBlock(_ c: LlamaConfig, rows N: Int, recompute: Bool) -> [BlockActivations] {
+        guard recompute else { return (0..<c.numHiddenLayers).map { _ in BlockActivations(c, rows: N) } }
+        let first = BlockActivations(c, rows: N)
+        return [first] + (1..<c.numHiddenLayers).map { _ in BlockActivations(c, rows: N, sharing: first) }
+    }
 }
 
 /// Model-level buffers and scratch shared by all blocks (`N = B·T` rows).

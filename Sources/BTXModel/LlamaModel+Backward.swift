@@ -25,6 +25,8 @@ extension LlamaModel {
                             ws.rstdFinal.pointer, N, C, threads: threads)
         }
         for l in (0..<config.numHiddenLayers).reversed() {
+            // NOTE: the replay rewrites the next block's input with the values it already holds.
+            if recomputesActivations { blockForward(l, batch: batchSize, start: 0, count: sequenceLength, replay: true) }
             feedForwardBlockBackward(l, lossScale: lossScale)
             attentionBlockBackward(l)
         }

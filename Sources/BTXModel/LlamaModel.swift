@@ -40,15 +40,22 @@ public final class LlamaModel {
     public let headChunkRows: Int
     /// Rows of the last forward pass (B·T in training; the new tokens' rows in generation).
     var lastRows = 0..<0
+    /// Activation recomputation (HF's `gradient_checkpointing`): each block keeps only its input
+    /// from the forward pass and runs its forward pass again just before its backward pass, so the
+    /// blocks share one set of activation buffers. About one more forward pass of the blocks per
+    /// step, for most of the activation memory; the gradients are bitwise the same.
+    public let recomputesActivations: Bool
 
     /// Builds the model's buffers around `parameters` (laid out by `LlamaParameters.layout`).
     /// `feedForward` builds each block's feed-forward layer (dense SwiGLU by default). `frozen`
     /// tensors get no gradient: their weight-gradient products are skipped, while the input
     /// gradients still flow through them to the layers below. `headChunkRows` sets the rows per
-    /// chunk of a training model's head and loss.
+    /// chunk of a training model's head and loss. `recomputeActivations` (training only) trades
+    /// a forward pass for activation memory: see `recomputesActivations`.
     public init(config: LlamaConfig, parameters: ParameterSet, batchSize: Int, sequenceLength: Int,
                 training: Bool = true, threads: Int = 2, feedForward: FeedForwardFactory? = nil,
-                frozen: Set<String> = [], headChunkRows: Int = LlamaModel.defaultHeadChunkRows) throws {
+                frozen: Set<String> = [], headChunkRows: Int = LlamaModel.defaultHeadChunkRows,
+                recomputeActivations: Bool = false) throws {
         try config.validate()
         guard batchSize > 0, sequenceLength > 0, sequenceLength <= config.maxPositionEmbeddings else {
             throw ModelError.badInput("batch \(batchSize) × sequence \(sequenceLength) must be positive, sequence ≤ max_position_embeddings \(config.maxPositionEmbeddings)")
@@ -72,12 +79,14 @@ public final class LlamaModel {
         rope = RoPETable(headSize: config.headSize, positions: sequenceLength, theta: config.ropeTheta)
         blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients, frozen: frozen) }
         for (l, w) in blocks.enumerated() { try w.checkFusedQKV(config, layer: l) }
-        acts = (0..<config.numHiddenLayers).map { _ in BlockActivations(config, rows: N) }
+        recomputesActivations = training && recomputeActivations
+        acts = BlockActivations.perBlock(config, rows: N, recompute: recomputesActivations)
         ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, logitRows: training ? self.headChunkRows : N,
                             training: training)
         let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
                                          scratch: FeedForwardScratch(rows: N, width: config.intermediateSize, training: training),
-                                         threads: max(1, threads), frozen: frozen, gemms: gemms)
+                                         threads: max(1, threads), frozen: frozen, gemms: gemms,
+                                         kept: KeptActivations(shared: recomputesActivations))
         let factory = feedForward ?? { try DenseFeedForward(layer: $0, context: $1) }
         self.feedForward = try (0..<config.numHiddenLayers).map { try factory($0, context) }
         let head = config.tieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight"
@@ -181,16 +190,7 @@ public final class LlamaModel {
         timer.measure(.embedding) {
             embeddingForward(acts[0].residual.pointer + r0 * C, ws.inputs.pointer + r0, embedding, rows, C)
         }
-        for l in 0..<config.numHiddenLayers {
-            let next = (l + 1 < acts.count ? acts[l + 1].residual.pointer : ws.residualOut.pointer) + r0 * C
-            attentionBlockForward(l, batch: B, start: start, count: count)
-            timer.measure(.norms) {
-                next.update(from: acts[l].residualMid.pointer + r0 * C, count: rows * C)
-                rmsnormForward(ws.normed.pointer + r0 * C, acts[l].rstd2.pointer + r0, acts[l].residualMid.pointer + r0 * C,
-                               blocks[l].postNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
-            }
-            timer.measure(.feedForward) { feedForward[l].forward(next, ws.normed.pointer + r0 * C, rows) }
-        }
+        for l in 0..<config.numHiddenLayers { blockForward(l, batch: B, start: start, count: count) }
         timer.measure(.norms) {
             rmsnormForward(ws.normed.pointer + r0 * C, ws.rstdFinal.pointer + r0, ws.residualOut.pointer + r0 * C,
                            finalNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
@@ -200,6 +200,27 @@ public final class LlamaModel {
             timer.measure(.lmHeadAndLoss) {
                 matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
                               rows, C, config.vocabSize, threads: threads)
+            }
+        }
+    }
+
+    /// Block `l` on rows `start..<start+count` of each batch row: its output is the next block's
+    /// `residual` (the last block's, `residualOut`). With `replay`, the forward pass recomputed
+    /// just before the block's backward pass (see `recomputesActivations`).
+    func blockForward(_ l: Int, batch B: Int, start: Int, count: Int, replay: Bool = false) {
+        let C = config.hiddenSize, rows = B * count, r0 = start
+        let next = (l + 1 < acts.count ? acts[l + 1].residual.pointer : ws.residualOut.pointer) + r0 * C
+        attentionBlockForward(l, batch: B, start: start, count: count)
+        timer.measure(.norms) {
+            next.update(from: acts[l].residualMid.pointer + r0 * C, count: rows * C)
+            rmsnormForward(ws.normed.pointer + r0 * C, acts[l].rstd2.pointer + r0, acts[l].residualMid.pointer + r0 * C,
+                           blocks[l].postNorm, rows, C, eps: Float(config.rmsNormEps), threads: threads)
+        }
+        timer.measure(.feedForward) {
+            if replay {
+                feedForward[l].replayForward(next, ws.normed.pointer + r0 * C, rows)
+            } else {
+                feedForward[l].forward(next, ws.normed.pointer + r0 * C, rows)
             }
         }
     }

@@ -60,22 +60,32 @@ public final class MoEFeedForward: FeedForwardLayer {
                       up: MoEParameters.expert(l, e, "w3"), down: MoEParameters.expert(l, e, "w2"), C: C, I: I,
                       frozen: context.frozen, gemms: context.gemms)
         }
-        let chosen = Buffer<Int32>(count: N * K), gates = Buffer<Float>(count: N * K)
-        let probs = Buffer<Float>(count: N * E), sampled = Buffer<Float>(count: kind == .sampleTop1 ? N * E : 0)
+        let kept = context.kept
+        let chosen: Buffer<Int32> = kept.buffer("moe.chosen", count: N * K), gates: Buffer<Float> = kept.buffer("moe.gates", count: N * K)
+        let probs: Buffer<Float> = kept.buffer("moe.probs", count: N * E)
+        let sampled: Buffer<Float> = kept.buffer("moe.sampled", count: kind == .sampleTop1 ? N * E : 0)
         (self.chosen, self.gates, self.probs, self.sampled) = (chosen, gates, probs, sampled)
         route = RoutingBuffers(experts: chosen.pointer, gates: gates.pointer, probs: probs.pointer, sampled: sampled.pointer)
-        slotOf = Buffer(count: N * K)
-        rowOfSlot = Buffer(count: N * K)
-        counts = Buffer(count: E)
-        offsets = Buffer(count: E)
-        expertOut = Buffer(count: N * K * C)
-        gateAct = Buffer(count: N * K * I)
-        upAct = Buffer(count: N * K * I)
-        usage = Buffer(count: E)
-        meanProbs = Buffer(count: E)
+        slotOf = kept.buffer("moe.slot_of", count: N * K)
+        rowOfSlot = kept.buffer("moe.row_of_slot", count: N * K)
+        counts = kept.buffer("moe.counts", count: E)
+        offsets = kept.buffer("moe.offsets", count: E)
+        expertOut = kept.buffer("moe.expert_out", count: N * K * C)
+        gateAct = kept.buffer("moe.gate_act", count: N * K * I)
+        upAct = kept.buffer("moe.up_act", count: N * K * I)
+        usage = kept.buffer("moe.usage", count: E)
+        meanProbs = kept.buffer("moe.mean_probs", count: E)
     }
 
-    /// Tokens routed to each expert in the last forward pass (after any capacity drop).
+    /// Replays the last `forward` (activation recomputation): the same noise, no routing counted twice.
+    public func replayForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int) {
+        runtime.replaying = true
+        defer { runtime.replaying = false }
+        forward(out, inp, N)
+    }
+
+    /// Tokens routed to each expert in the last forward pass (after any capacity drop; with
+    /// recomputation the layers share this buffer, so it holds the last layer run).
     public var lastCounts: [Int] { counts.array }
 
     public func forward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int) {
@@ -102,7 +112,7 @@ public final class MoEFeedForward: FeedForwardLayer {
         combineForward(out, expertOut.pointer, gates: gates.pointer, slotOf: slotOf.pointer, N, K, C, threads: threads)
         auxiliaryLoss = alpha > 0 ? loadBalancingForward(usage: usage.pointer, meanProbs: meanProbs.pointer, route,
                                                          alpha: alpha, N, E, K) : 0
-        runtime.statistics?.record(layer: layer, experts: chosen.pointer, dropped: lastDropped, N, K)
+        if !runtime.replaying { runtime.statistics?.record(layer: layer, experts: chosen.pointer, dropped: lastDropped, N, K) }
     }
 
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,

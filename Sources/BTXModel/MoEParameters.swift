@@ -56,16 +56,18 @@ public enum MoEParameters {
     }
 
     /// A `LlamaModel` whose feed-forward layers are mixtures of experts sharing `runtime`
-    /// (built for the same rows, B·T, and the same training flag); `frozen` tensors get no gradient.
+    /// (built for the same rows, B·T, and the same training flag); `frozen` tensors get no gradient;
+    /// `recomputeActivations` as `LlamaModel`'s.
     public static func model(_ c: LlamaConfig, runtime: MoERuntime, parameters: ParameterSet, batchSize: Int,
                              sequenceLength: Int, training: Bool = true, threads: Int = 2,
-                             frozen: Set<String> = []) throws -> LlamaModel {
+                             frozen: Set<String> = [], recomputeActivations: Bool = false) throws -> LlamaModel {
         for e in layout(c, runtime.moe) where parameters.entry(e.name)?.shape != e.shape {
             throw parameters.entry(e.name).map { ModelError.shapeMismatch(name: e.name, expected: e.shape, actual: $0.shape) }
                 ?? ModelError.missingParameter(e.name)
         }
         return try LlamaModel(config: c, parameters: parameters, batchSize: batchSize, sequenceLength: sequenceLength,
                               training: training, threads: threads,
-                              feedForward: { MoEFeedForward(layer: $0, runtime: runtime, context: $1) }, frozen: frozen)
+                              feedForward: { MoEFeedForward(layer: $0, runtime: runtime, context: $1) }, frozen: frozen,
+                              recomputeActivations: recomputeActivations)
     }
 }

@@ -17,6 +17,9 @@ public final class MoERuntime {
     /// Routing counts, when attached.
     public let statistics: MoERoutingStatistics?
     var callsThisStep: [Int]
+    /// Set while a layer replays its last forward pass (activation recomputation): noise repeats
+    /// the layer's last draw instead of advancing, and routing is not counted again.
+    var replaying = false
     let scratch: Scratch
 
     /// Shared scratch, sized for `rows` rows and the widest layer's `slots` per token.
@@ -48,10 +51,11 @@ public final class MoERuntime {
         scratch = Scratch(rows: rows, C: C, E: moe.numLocalExperts, K: K, training: training)
     }
 
-    /// The generator for layer `l`'s next noise draw (advances the layer's call count).
+    /// The generator for layer `l`'s next noise draw (advances the layer's call count), or, while
+    /// `replaying`, its last draw again.
     func noiseGenerator(layer l: Int) -> SplitMix64 {
-        let call = callsThisStep[l]
-        callsThisStep[l] += 1
+        if !replaying { callsThisStep[l] += 1 }
+        let call = callsThisStep[l] - 1
         // Hash (seed, layer, step, call) by chaining generators (no array: the step must not allocate).
         var h = SplitMix64(seed: noiseSeed)
         h = SplitMix64(seed: h.next() ^ UInt64(l))

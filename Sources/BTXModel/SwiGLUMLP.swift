@@ -95,7 +95,7 @@ public final class DenseFeedForward: FeedForwardLayer {
                         C: c.hiddenSize, I: c.intermediateSize, frozen: context.frozen, fuseGateUp: true,
                         gemms: context.gemms)
         // Fused: one [maxRows, 2I] buffer (gate | up per row); otherwise two [maxRows, I].
-        gateUpAct = Buffer(count: context.maxRows * 2 * c.intermediateSize)
+        gateUpAct = context.kept.buffer("mlp.gate_up", count: context.maxRows * 2 * c.intermediateSize)
         scratch = context.scratch
         threads = context.threads
     }

@@ -11,13 +11,16 @@ public enum TrainingBenchmark {
         public let name: String
         public let config: LlamaConfig
         public let batchSize: Int, sequenceLength: Int
+        /// Whether the model recomputes its activations (`LlamaModel.recomputesActivations`).
+        public let recomputeActivations: Bool
 
         /// A custom setup (tests use tiny ones).
-        public init(name: String, config: LlamaConfig, batchSize: Int, sequenceLength: Int) {
+        public init(name: String, config: LlamaConfig, batchSize: Int, sequenceLength: Int, recomputeActivations: Bool = false) {
             self.name = name
             self.config = config
             self.batchSize = batchSize
             self.sequenceLength = sequenceLength
+            self.recomputeActivations = recomputeActivations
         }
     }
 
@@ -46,7 +49,8 @@ public enum TrainingBenchmark {
     /// heads, tied 49,152-token head) at T 256, B 4.
     public static let configNames = ["XS", "S", "M", "SmolLM2-135M"]
     /// Every config `btxpipe bench train` runs by default, the MoE ones (`moeSetup`) included.
-    public static let trainBenchNames = ["XS", "XS-MoE", "S", "M", "S-MoE", "SmolLM2-135M"]
+    /// (`<config>-recompute` is that config with activation recomputation.)
+    public static let trainBenchNames = ["XS", "XS-MoE", "S", "M", "S-MoE", "SmolLM2-135M", "SmolLM2-135M-recompute"]
 
     /// The named bench config (one of `configNames`).
     public static func setup(_ name: String) throws -> Setup {
@@ -84,8 +88,10 @@ public enum TrainingBenchmark {
         let model = try moe.map {
             try MoEParameters.model(c, runtime: MoERuntime(moe: $0, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize,
                                                            rows: B * T, training: true),
-                                    parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
-        } ?? LlamaModel(config: c, parameters: parameters, batchSize: B, sequenceLength: T, threads: threads)
+                                    parameters: parameters, batchSize: B, sequenceLength: T, threads: threads,
+                                    recomputeActivations: setup.recomputeActivations)
+        } ?? LlamaModel(config: c, parameters: parameters, batchSize: B, sequenceLength: T, threads: threads,
+                        recomputeActivations: setup.recomputeActivations)
         let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
             steps: warmup + steps, batchSize: B, sequenceLength: T, learningRate: 1e-3, warmupSteps: 1))
         let V = UInt64(c.vocabSize)

@@ -51,6 +51,9 @@ struct StageExecution {
     /// Runs the kind and records the run, whatever its outcome.
     private func compute() -> StageOutcome {
         let start = Date().timeIntervalSince1970
+        // NOTE: the stage's buffers are freed when it returns; without this their pages stay
+        // resident for the rest of a one-process run and add to every later stage's peak.
+        defer { ProcessMemory.releaseFreedPages() }
         observer.stageStarted(stage.name, key: key.hash)
         var context: StageContext?
         do {

@@ -54,7 +54,8 @@ struct FinetuneStage: StageKind {
         // Frozen tensors get no gradient at all (their weight-gradient products are skipped) and no update.
         let model = try MoEParameters.model(config, runtime: runtime, parameters: parameters, batchSize: hyper.batchSize,
                                             sequenceLength: hyper.sequenceLength, threads: context.threads,
-                                            frozen: try Self.frozen(context.params, parameters: parameters))
+                                            frozen: try Self.frozen(context.params, parameters: parameters),
+                                            recomputeActivations: try TrainingLoop.recomputesActivations(context.params))
         let trainer = try Trainer(model: model, hyper: hyper)
         var loop = TrainingLoop(context: context, trainer: trainer, sampler: try TrainingLoop.sampler(context, hyper: hyper),
                                 checkpointEvery: try context.params.int("checkpoint_every", default: 50),

@@ -54,6 +54,7 @@ public enum ParameterDocs {
         "seed": "seed of the run's random draws",
         "data_seed": "seed of the batch order",
         "checkpoint_every": "save a resumable checkpoint every this many steps (0: only when cancelled)",
+        "recompute_activations": "keep only each block's input and recompute the rest in backward (less memory, ~1 more forward pass)",
         "match_by": "with input 'match': equalise training flops or tokens with that model",
         "routing": "router: top_k (BTX default), switch (top-1), sample_top1 (Gumbel), soft (dense)",
         "num_experts_per_tok": "experts each token is sent to (top_k routing)",

@@ -34,7 +34,8 @@ struct TrainStage: StageKind {
             hyper.warmupSteps = try TrainingLoop.warmupSteps(context.params, steps: hyper.steps)
         }
         let model = try LlamaModel(config: config, parameters: parameters, batchSize: hyper.batchSize,
-                                   sequenceLength: hyper.sequenceLength, training: true, threads: context.threads)
+                                   sequenceLength: hyper.sequenceLength, training: true, threads: context.threads,
+                                   recomputeActivations: try TrainingLoop.recomputesActivations(context.params))
         let loop = TrainingLoop(context: context, trainer: try Trainer(model: model, hyper: hyper),
                                 sampler: try TrainingLoop.sampler(context, hyper: hyper),
                                 checkpointEvery: try context.params.int("checkpoint_every", default: 50),

@@ -34,6 +34,12 @@ struct TrainingLoop {
         _ = try params.int("checkpoint_every", default: 50, in: 0...1_000_000)
         _ = try params.array("weights", default: [])
         _ = try params.int("data_seed", default: 0, in: 0...Int.max)
+        _ = try recomputesActivations(params)
+    }
+
+    /// Whether the model recomputes its activations in the backward pass (`recompute_activations`).
+    static func recomputesActivations(_ params: StageParams) throws -> Bool {
+        try params.bool("recompute_activations", default: false)
     }
 
     /// The run's hyper-parameters from stage params (names as in the pipeline spec).

@@ -55,6 +55,27 @@ final class TrainerAllocationTests: XCTestCase {
                        B: B, T: T)
     }
 
+    /// With activation recomputation (blocks replaying their forward pass in backward) the MoE
+    /// step allocates nothing either.
+    func testRecomputingMoETrainingStepsAllocateNothing() throws {
+        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/testTracedRecomputingMoETrainingSteps") else {
+            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
+        }
+        XCTAssertEqual(allocations.count, 0, "allocations in steps 2–3:\n" + allocations.prefix(20).joined(separator: "\n"))
+    }
+
+    /// Run by `testRecomputingMoETrainingStepsAllocateNothing`.
+    func testTracedRecomputingMoETrainingSteps() throws {
+        let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 88, numHiddenLayers: 2, numAttentionHeads: 4,
+                                numKeyValueHeads: 2, vocabSize: 100, maxPositionEmbeddings: 72)
+        let B = 2, T = 72, moe = try MoEConfig(numLocalExperts: 4)
+        let p = ParameterSet(layout: MoEParameters.layout(c, moe))
+        LlamaParameters.initialize(p, seed: 3)
+        let runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: B * T, training: true)
+        try traceSteps(try MoEParameters.model(c, runtime: runtime, parameters: p, batchSize: B, sequenceLength: T, threads: 2,
+                                               recomputeActivations: true), B: B, T: T)
+    }
+
     /// One warm-up step of `model`, then two traced steps.
     func traceSteps(_ model: LlamaModel, B: Int, T: Int) throws {
         let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(

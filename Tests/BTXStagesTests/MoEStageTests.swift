@@ -173,6 +173,18 @@ final class MoEStageTests: XCTestCase {
         XCTAssertEqual(try ModelManifest.history(straight).runs.last?.steps, 6)
     }
 
+    /// `recompute_activations` trades memory for a forward pass: the finetuned model is the same.
+    func testFinetuneWithRecomputedActivationsGivesTheSameModel() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let (_, given) = try finetuneInputs(try trained(store), store)
+        let params = StageFixtures.trainParams(steps: 3).merging(["load_tokens": 0]) { $1 }
+        let kept = try FinetuneStage().run(StageFixtures.context(store, stage: "a", params: params, inputs: given))
+        let recomputed = try FinetuneStage().run(StageFixtures.context(
+            store, stage: "b", params: params.merging(["recompute_activations": true]) { $1 }, inputs: given))
+        XCTAssertEqual(recomputed.tensors, kept.tensors)
+    }
+
     func testRouterOnlyFinetuneLeavesEverythingButTheRoutersAlone() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)

@@ -57,6 +57,22 @@ final class TrainStageTests: XCTestCase {
                        "metrics.jsonl of a resumed run is the same bytes")
     }
 
+    /// `recompute_activations` trades memory for a forward pass: the trained model is the same,
+    /// and the parameter is checked like any other.
+    func testRecomputedActivationsGiveTheSameModel() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url)
+        let inputs = try setUp(store)
+        let params = StageFixtures.trainParams(steps: 4)
+        let kept = try TrainStage().run(StageFixtures.context(store, stage: "x", params: params, inputs: inputs))
+        let recomputed = try TrainStage().run(StageFixtures.context(
+            store, stage: "y", params: params.merging(["recompute_activations": true]) { $1 }, inputs: inputs))
+        XCTAssertEqual(recomputed.tensors, kept.tensors)
+        XCTAssertThrowsError(try TrainStage().validate(StageParams(["steps": 4, "recompute_activations": "yes"]))) {
+            XCTAssertTrue("\($0)".contains("recompute_activations"), "\($0)")
+        }
+    }
+
     func testTrainingStoresItsMetricsAsJSONLines() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url)

@@ -27,13 +27,16 @@ CONFIGS = {
     "M": (512, 1376, 8, 8, 8, 4096, 10_000.0, 1e-6, False, 8, 256),
     "SmolLM2-135M": (576, 1536, 30, 9, 3, 49152, 100_000.0, 1e-5, True, 4, 256),
 }
-ORDER = ["XS", "XS-MoE", "S", "M", "S-MoE", "SmolLM2-135M"]
+ORDER = ["XS", "XS-MoE", "S", "M", "S-MoE", "SmolLM2-135M", "SmolLM2-135M-recompute"]
 EXPERTS, TOP_K, AUX_COEF = 4, 2, 0.01
 
 
 def build(name):
     import torch
     import transformers
+    # `<config>-recompute`: activation recomputation, transformers' gradient checkpointing.
+    recompute = name.endswith("-recompute")
+    name = name.removesuffix("-recompute")
     base, moe = (name[:-4], True) if name.endswith("-MoE") else (name, False)
     h, i, l, nh, kvh, v, theta, eps, tied, b, t = CONFIGS[base]
     common = dict(hidden_size=h, intermediate_size=i, num_hidden_layers=l, num_attention_heads=nh,
@@ -45,6 +48,8 @@ def build(name):
         model = transformers.MixtralForCausalLM(config)
     else:
         model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**common))
+    if recompute:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     return model.float().train(), v, b, t, moe
 
 
