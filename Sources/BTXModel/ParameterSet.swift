@@ -39,8 +39,7 @@ public final class ParameterSet {
         self.entries = entries
         count = offset
         index = Dictionary(uniqueKeysWithValues: entries.enumerated().map { ($1.name, $0) })
-        storage = .allocate(capacity: max(offset, 1))
-        storage.initialize(repeating: 0, count: max(offset, 1))
+        storage = ZeroedMemory.allocate(Float.self, count: offset)
     }
 
     /// A zeroed set with the same layout (for gradients and optimizer moments).
@@ -48,7 +47,7 @@ public final class ParameterSet {
         ParameterSet(layout: entries.map { ($0.name, $0.shape) })
     }
 
-    deinit { storage.deallocate() }
+    deinit { ZeroedMemory.deallocate(storage, count: count) }
 
     /// The entry called `name`, if any.
     public func entry(_ name: String) -> Entry? { index[name].map { entries[$0] } }

@@ -1,5 +1,6 @@
-/// A fixed-size, zero-initialised, heap-allocated array with a stable address, for activations and
-/// other workspaces that kernels write through raw pointers (a Swift `Array` may move or copy).
+/// A fixed-size, zero-initialised array with a stable address, for activations and other
+/// workspaces that kernels write through raw pointers (a Swift `Array` may move or copy). Large
+/// buffers live in huge pages (`ZeroedMemory`).
 public final class Buffer<Element: Numeric> {
     /// First element; valid for `count` elements until the buffer is deinitialised.
     public let pointer: UnsafeMutablePointer<Element>
@@ -9,11 +10,10 @@ public final class Buffer<Element: Numeric> {
     /// Allocates `count` elements set to zero.
     public init(count: Int) {
         self.count = count
-        pointer = .allocate(capacity: max(count, 1))
-        pointer.initialize(repeating: 0, count: max(count, 1))
+        pointer = ZeroedMemory.allocate(Element.self, count: count)
     }
 
-    deinit { pointer.deallocate() }
+    deinit { ZeroedMemory.deallocate(pointer, count: count) }
 
     /// Sets every element to zero.
     public func zero() { pointer.update(repeating: 0, count: count) }
