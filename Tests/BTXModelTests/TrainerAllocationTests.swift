@@ -36,36 +36,37 @@ final class TrainerAllocationTests: XCTestCase {
     /// The MoE step allocates nothing either: its routing, gather, combine and scatter kernels run
     /// in the same pool as the dense ones (issue 18).
     func testMoETrainingStepsAfterTheFirstAllocateNothing() throws {
-        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/testTracedMoETrainingSteps") else {
-            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
-        }
-        XCTAssertEqual(allocations.count, 0, "allocations in steps 2–3:\n" + allocations.prefix(20).joined(separator: "\n"))
-    }
-
-    /// Run by `testMoETrainingStepsAfterTheFirstAllocateNothing`: the traced steps of
-    /// `testTracedTrainingSteps` on a 4-expert top-2 model with the load-balancing loss.
-    func testTracedMoETrainingSteps() throws {
-        let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 88, numHiddenLayers: 2, numAttentionHeads: 4,
-                                numKeyValueHeads: 2, vocabSize: 100, maxPositionEmbeddings: 72)
-        let B = 2, T = 72, moe = try MoEConfig(numLocalExperts: 4)
-        let p = ParameterSet(layout: MoEParameters.layout(c, moe))
-        LlamaParameters.initialize(p, seed: 3)
-        let runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: B * T, training: true)
-        try traceSteps(try MoEParameters.model(c, runtime: runtime, parameters: p, batchSize: B, sequenceLength: T, threads: 2),
-                       B: B, T: T)
+        try assertTracedTestAllocatesNothing("testTracedMoETrainingSteps")
     }
 
     /// With activation recomputation (blocks replaying their forward pass in backward) the MoE
     /// step allocates nothing either.
     func testRecomputingMoETrainingStepsAllocateNothing() throws {
-        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/testTracedRecomputingMoETrainingSteps") else {
-            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
-        }
-        XCTAssertEqual(allocations.count, 0, "allocations in steps 2–3:\n" + allocations.prefix(20).joined(separator: "\n"))
+        try assertTracedTestAllocatesNothing("testTracedRecomputingMoETrainingSteps")
+    }
+
+    /// Run by `testMoETrainingStepsAfterTheFirstAllocateNothing`: the traced steps of
+    /// `testTracedTrainingSteps` on a 4-expert top-2 model with the load-balancing loss.
+    func testTracedMoETrainingSteps() throws {
+        try traceMoESteps(recomputeActivations: false)
     }
 
     /// Run by `testRecomputingMoETrainingStepsAllocateNothing`.
     func testTracedRecomputingMoETrainingSteps() throws {
+        try traceMoESteps(recomputeActivations: true)
+    }
+
+    /// Runs this class's test `name` in a child process under the malloc tracer: no allocation.
+    func assertTracedTestAllocatesNothing(_ name: String, file: StaticString = #filePath, line: UInt = #line) throws {
+        guard let allocations = try AllocationTrace.allocations(inTest: "BTXModelTests.TrainerAllocationTests/\(name)") else {
+            throw XCTSkip("glibc's malloc tracer (\(AllocationTrace.debugLibrary)) is not available")
+        }
+        XCTAssertEqual(allocations.count, 0, "allocations in steps 2–3:\n" + allocations.prefix(20).joined(separator: "\n"),
+                       file: file, line: line)
+    }
+
+    /// The traced steps of a 4-expert top-2 GQA model.
+    func traceMoESteps(recomputeActivations: Bool) throws {
         let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 88, numHiddenLayers: 2, numAttentionHeads: 4,
                                 numKeyValueHeads: 2, vocabSize: 100, maxPositionEmbeddings: 72)
         let B = 2, T = 72, moe = try MoEConfig(numLocalExperts: 4)
@@ -73,7 +74,7 @@ final class TrainerAllocationTests: XCTestCase {
         LlamaParameters.initialize(p, seed: 3)
         let runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: B * T, training: true)
         try traceSteps(try MoEParameters.model(c, runtime: runtime, parameters: p, batchSize: B, sequenceLength: T, threads: 2,
-                                               recomputeActivations: true), B: B, T: T)
+                                               recomputeActivations: recomputeActivations), B: B, T: T)
     }
 
     /// One warm-up step of `model`, then two traced steps.
