@@ -41,7 +41,9 @@ public final class KeptActivations {
     public init(shared: Bool = false) { self.shared = shared }
 
     /// A buffer of at least `count` elements for what a layer keeps under `name`: a new one, or
-    /// the shared one when it is large enough.
+    /// the shared one when it is large enough. (A later, larger request gets a buffer of its own
+    /// that later layers then share: correct, only less saving. MoE layers ask for their largest
+    /// size first: the only wider layer is sample-top-1's soft layer 0.)
     public func buffer<T: Numeric>(_ name: String, count: Int) -> Buffer<T> {
         guard shared else { return Buffer(count: count) }
         if let kept = buffers[name] as? Buffer<T>, kept.count >= count { return kept }

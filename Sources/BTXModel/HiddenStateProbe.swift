@@ -25,6 +25,11 @@ public final class HiddenStateProbe: FeedForwardLayer {
         dense.forward(out, inp, N)
     }
 
+    /// Replays without counting the rows again.
+    public func replayForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>, _ N: Int) {
+        dense.forward(out, inp, N)
+    }
+
     public func backward(_ dinp: UnsafeMutablePointer<Float>, _ dout: UnsafePointer<Float>,
                          _ inp: UnsafePointer<Float>, _ N: Int, lossScale: Float) {
         dense.backward(dinp, dout, inp, N, lossScale: lossScale)

@@ -55,6 +55,7 @@ public final class MoERuntime {
     /// `replaying`, its last draw again.
     func noiseGenerator(layer l: Int) -> SplitMix64 {
         if !replaying { callsThisStep[l] += 1 }
+        precondition(callsThisStep[l] > 0, "layer \(l) replays a forward pass it has not run this step")
         let call = callsThisStep[l] - 1
         // Hash (seed, layer, step, call) by chaining generators (no array: the step must not allocate).
         var h = SplitMix64(seed: noiseSeed)

@@ -104,6 +104,7 @@ struct TrainingLoop {
     /// On cancellation saves a checkpoint and throws `StageError.cancelled`.
     func run() throws -> TrainingHistory.Run {
         let hyper = trainer.hyper
+        if trainer.model.recomputesActivations { context.log("recomputing activations in the backward pass (recompute_activations)") }
         var (losses, rows) = try resume()
         let micro = hyper.gradientAccumulation
         let batches: BatchSource = { step, m, out in self.sampler.fill(step: step * micro + m, into: out) }

@@ -9,14 +9,15 @@ import Glibc
 /// zero, so nothing is written until used, and a block goes back to the kernel the moment it is freed.
 /// Smaller blocks come from malloc and are zeroed.
 public enum ZeroedMemory {
-    static let hugePage = 2 << 20, page = 4096
+    static let hugePage = 2 << 20
+    static let page = Int(sysconf(Int32(_SC_PAGESIZE)))
 
     /// `count` zeroed elements (at least one).
     public static func allocate<T>(_: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let bytes = Self.bytes(T.self, count)
         if bytes >= hugePage { return mapAligned(bytes).bindMemory(to: T.self, capacity: max(count, 1)) }
         let p = UnsafeMutablePointer<T>.allocate(capacity: max(count, 1))
-        UnsafeMutableRawPointer(p).initializeMemory(as: UInt8.self, repeating: 0, count: bytes)
+        memset(p, 0, bytes)  // NOTE: not initializeMemory(as: UInt8.self): that would rebind the memory
         return p
     }
 

@@ -81,6 +81,18 @@ final class ActivationRecomputeTests: XCTestCase {
         XCTAssertTrue(recomputing.acts[2].residualMid === recomputing.acts[1].residualMid)
         XCTAssertFalse(recomputing.acts[2].residual === recomputing.acts[1].residual)
         XCTAssertFalse(keeping.acts[2].qkv === keeping.acts[0].qkv)
+        // And so do their feed-forward layers, dense and mixture.
+        func gateUp(_ m: LlamaModel, _ l: Int) -> Buffer<Float> { (m.feedForward[l] as! DenseFeedForward).gateUpAct }
+        XCTAssertTrue(gateUp(recomputing, 2) === gateUp(recomputing, 0))
+        XCTAssertFalse(gateUp(keeping, 2) === gateUp(keeping, 0))
+        let moe = try MoEConfig(numLocalExperts: 3)
+        let mp = ParameterSet(layout: MoEParameters.layout(c, moe))
+        let runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: B * T, training: true)
+        let mixture = try MoEParameters.model(c, runtime: runtime, parameters: mp, batchSize: B, sequenceLength: T,
+                                              recomputeActivations: true)
+        func experts(_ l: Int) -> MoEFeedForward { mixture.feedForward[l] as! MoEFeedForward }
+        XCTAssertTrue(experts(2).expertOut === experts(0).expertOut)
+        XCTAssertTrue(experts(1).gateAct === experts(0).gateAct)
         let inference = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T, training: false,
                                        recomputeActivations: true)
         XCTAssertFalse(inference.recomputesActivations)

@@ -180,9 +180,11 @@ final class MoEStageTests: XCTestCase {
         let (_, given) = try finetuneInputs(try trained(store), store)
         let params = StageFixtures.trainParams(steps: 3).merging(["load_tokens": 0]) { $1 }
         let kept = try FinetuneStage().run(StageFixtures.context(store, stage: "a", params: params, inputs: given))
-        let recomputed = try FinetuneStage().run(StageFixtures.context(
-            store, stage: "b", params: params.merging(["recompute_activations": true]) { $1 }, inputs: given))
+        let recomputing = StageFixtures.context(store, stage: "b", params: params.merging(["recompute_activations": true]) { $1 },
+                                                inputs: given)
+        let recomputed = try FinetuneStage().run(recomputing)
         XCTAssertEqual(recomputed.tensors, kept.tensors)
+        XCTAssertTrue(recomputing.logText.contains("recomputing activations"), recomputing.logText)
     }
 
     func testRouterOnlyFinetuneLeavesEverythingButTheRoutersAlone() throws {

@@ -64,10 +64,14 @@ final class TrainStageTests: XCTestCase {
         let store = try Store(root: dir.url)
         let inputs = try setUp(store)
         let params = StageFixtures.trainParams(steps: 4)
-        let kept = try TrainStage().run(StageFixtures.context(store, stage: "x", params: params, inputs: inputs))
-        let recomputed = try TrainStage().run(StageFixtures.context(
-            store, stage: "y", params: params.merging(["recompute_activations": true]) { $1 }, inputs: inputs))
+        let keeping = StageFixtures.context(store, stage: "x", params: params, inputs: inputs)
+        let kept = try TrainStage().run(keeping)
+        let recomputing = StageFixtures.context(store, stage: "y", params: params.merging(["recompute_activations": true]) { $1 },
+                                                inputs: inputs)
+        let recomputed = try TrainStage().run(recomputing)
         XCTAssertEqual(recomputed.tensors, kept.tensors)
+        XCTAssertTrue(recomputing.logText.contains("recomputing activations"), recomputing.logText)
+        XCTAssertFalse(keeping.logText.contains("recomputing activations"))
         XCTAssertThrowsError(try TrainStage().validate(StageParams(["steps": 4, "recompute_activations": "yes"]))) {
             XCTAssertTrue("\($0)".contains("recompute_activations"), "\($0)")
         }
