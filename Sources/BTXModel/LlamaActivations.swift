@@ -10,8 +10,9 @@ final class BlockActivations {
     let attended: Buffer<Float>     // [N, H·D] attention output before o_proj
     let residualMid: Buffer<Float>  // [N, C] residual stream after attention
     let rstd2: Buffer<Float>        // [N]    post_attention_layernorm 1/rms
+    let lse: Buffer<Float>          // [B, H, T] attention log-sum-exp per query row (training only)
 
-    init(_ c: LlamaConfig, rows N: Int) {
+    init(_ c: LlamaConfig, rows N: Int, training: Bool) {
         let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
         residual = Buffer(count: N * C)
         rstd1 = Buffer(count: N)
@@ -19,6 +20,7 @@ final class BlockActivations {
         attended = Buffer(count: N * C)
         residualMid = Buffer(count: N * C)
         rstd2 = Buffer(count: N)
+        lse = Buffer(count: training ? N * c.numAttentionHeads : 0)
     }
 }
 
@@ -32,15 +34,14 @@ final class ModelWorkspace {
     let logits: Buffer<Float>         // [N, V] logits, then probabilities (inference); training:
                                       // [chunk, V] one chunk's logits, then their gradient
     let losses: Buffer<Float>         // [N]
-    let att: Buffer<Float>            // [B, H, T, T] attention probabilities (scratch)
+    let attention: AttentionScratch   // per-thread blocks of the fused attention
     // Backward only (empty for inference):
-    let datt: Buffer<Float>           // [B, H, T, T]
     let dresidual: Buffer<Float>      // [N, C] ∂L/∂residual stream
     let dnormed: Buffer<Float>        // [N, C] ∂L/∂(an RMSNorm output)
     let dattended: Buffer<Float>      // [N, H·D]
     let dqkv: Buffer<Float>           // [N, H·D + 2·KVH·D] dq | dk | dv per row
 
-    init(_ c: LlamaConfig, batch B: Int, time T: Int, logitRows: Int, training: Bool) {
+    init(_ c: LlamaConfig, batch B: Int, time T: Int, logitRows: Int, training: Bool, threads: Int) {
         let N = B * T, C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
         let g = training ? 1 : 0  // backward buffers only when training
         inputs = Buffer(count: N)
@@ -50,8 +51,7 @@ final class ModelWorkspace {
         rstdFinal = Buffer(count: N)
         logits = Buffer(count: logitRows * c.vocabSize)
         losses = Buffer(count: N)
-        att = Buffer(count: B * c.numAttentionHeads * T * T)
-        datt = Buffer(count: g * B * c.numAttentionHeads * T * T)
+        attention = AttentionScratch(headSize: c.headSize, threads: threads)
         dresidual = Buffer(count: g * N * C)
         dnormed = Buffer(count: g * N * C)
         dattended = Buffer(count: g * N * C)

@@ -69,3 +69,23 @@ struct CrossEntropyBackwardRow: ParallelKernel {
         row[Int(targets[n])] -= dloss
     }
 }
+
+/// Numerically stable softmax of `x[0..<n]` in place.
+@inline(__always)
+public func softmaxInPlace(_ x: UnsafeMutablePointer<Float>, _ n: Int) {
+    let m = VectorMath.maximum(x, n)
+    var acc = SIMD8<Float>.zero
+    var i = 0
+    while i + 8 <= n {
+        let e = VectorMath.exp(VectorMath.load(x, i) - m)
+        VectorMath.store(e, x, i)
+        acc += e
+        i += 8
+    }
+    var sum = acc.sum()
+    while i < n { let e = VectorMath.exp(x[i] - m); x[i] = e; sum += e; i += 1 }
+    let inv = 1 / sum
+    i = 0
+    while i + 8 <= n { VectorMath.store(VectorMath.load(x, i) * inv, x, i); i += 8 }
+    while i < n { x[i] *= inv; i += 1 }
+}

@@ -1,0 +1,35 @@
+// CBTXKernels: the few hand-vectorised kernels of btxpipe that BLAS cannot serve (blocked, fused
+// attention). Compiled twice from one body: once for AVX2 + FMA (chosen at run time when the CPU
+// has them: AMD Zen and every AVX-512 Xeon) and once for baseline x86-64 / any other CPU.
+#ifndef BTX_KERNELS_H
+#define BTX_KERNELS_H
+
+// Instruction sets a kernel can be run with (`btx_best_isa` picks the best this CPU runs).
+#define BTX_ISA_GENERIC 0
+#define BTX_ISA_AVX2_FMA 1
+
+// The best `BTX_ISA_*` this CPU supports (cpuid, at run time).
+int btx_best_isa(void);
+
+// Sizes and row strides of one attention call (see Attention.swift for the layouts).
+typedef struct {
+    long B, Tq, Tk, H, KVH, D;
+    long qStride, kvStride, outStride;  // row strides of q/dq, of k/v/dk/dv, of out/dout
+    float scale;                        // 1/sqrt(D)
+} btx_attention_shape;
+
+// Floats of scratch one worker needs (for forward and backward) at head size `D`.
+long btx_attention_scratch_floats(long D);
+
+// Causal attention forward of head `h` of batch `b`: writes out's rows of that head and, when
+// `lse` is not NULL, the log-sum-exp of each query row's scaled scores (`lse[(b*H + h)*Tq + i]`).
+void btx_attention_forward_head(const btx_attention_shape *s, float *out, float *lse, const float *q,
+                                const float *k, const float *v, long b, long h, float *scratch, int isa);
+
+// Backward of the heads sharing kv head `g` of batch `b`: overwrites their dq rows and the kv
+// head's dk, dv rows, from dout, the forward's out and lse, and q, k, v.
+void btx_attention_backward_group(const btx_attention_shape *s, float *dq, float *dk, float *dv,
+                                  const float *dout, const float *out, const float *lse, const float *q,
+                                  const float *k, const float *v, long b, long g, float *scratch, int isa);
+
+#endif
