@@ -16,7 +16,7 @@ public func attentionForward(_ out: UnsafeMutablePointer<Float>, _ lse: UnsafeMu
                              _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                              _ B: Int, _ Tq: Int, _ Tk: Int, _ H: Int, _ KVH: Int, _ D: Int,
                              qStride: Int? = nil, kvStride: Int? = nil, scratch: AttentionScratch, threads: Int = 1,
-                             kernel: AttentionKernel = .best) {
+                             kernel: KernelBuild = .best) {
     // out: [B, Tq, H, D] dense   lse: [B, H, Tq]
     // q:   [B, Tq, H, D]         k, v: [B, Tk, KVH, D]
     // (q, k, v rows `qStride` / `kvStride` apart: views into a fused [q|k|v])
@@ -38,7 +38,7 @@ public func attentionBackward(_ dq: UnsafeMutablePointer<Float>, _ dk: UnsafeMut
                               _ q: UnsafePointer<Float>, _ k: UnsafePointer<Float>, _ v: UnsafePointer<Float>,
                               _ B: Int, _ T: Int, _ H: Int, _ KVH: Int, _ D: Int,
                               qStride: Int? = nil, kvStride: Int? = nil, scratch: AttentionScratch, threads: Int = 1,
-                              kernel: AttentionKernel = .best) {
+                              kernel: KernelBuild = .best) {
     // dq, q: [B, T, H, D] (rows qStride apart);  dk, dv, k, v: [B, T, KVH, D] (rows kvStride apart)
     // dout, out: [B, T, H, D] dense;  lse: [B, H, T]
     var shape = attentionShape(B, T, T, H, KVH, D, qStride: qStride, kvStride: kvStride)
@@ -56,15 +56,6 @@ func attentionShape(_ B: Int, _ Tq: Int, _ Tk: Int, _ H: Int, _ KVH: Int, _ D: I
     precondition(Tq <= Tk && H % KVH == 0, "attention needs Tq ≤ Tk and H a multiple of KVH")
     return btx_attention_shape(B: B, Tq: Tq, Tk: Tk, H: H, KVH: KVH, D: D, qStride: qStride ?? H * D,
                                kvStride: kvStride ?? KVH * D, outStride: H * D, scale: 1 / Float(D).squareRoot())
-}
-
-/// Which build of the attention kernels runs: `best` is AVX2 + FMA where the CPU has them (AMD Zen,
-/// Intel Haswell and later, AVX-512 Xeons included), else the baseline x86-64 build.
-public enum AttentionKernel: Sendable {
-    case generic, avx2
-    /// The fastest this CPU runs (cpuid, once per process).
-    public static let best: AttentionKernel = btx_best_isa() == BTX_ISA_AVX2_FMA ? .avx2 : .generic
-    var isa: Int32 { self == .avx2 ? BTX_ISA_AVX2_FMA : BTX_ISA_GENERIC }
 }
 
 /// Per-worker scratch of the attention kernels for one head size, allocated once (the kernels

@@ -16,47 +16,12 @@
 // for AVX2 + FMA, and for baseline x86-64 (two SSE registers per vector). Each work item runs on
 // one thread in a fixed order, so results do not depend on the thread count.
 #include "BTXKernels.h"
+#include "Vector8.h"
 #include <math.h>
 #include <string.h>
 
-// NOTE: the 8-lane helpers are always inlined, so no vector ever crosses a real call; the warning
-// about 32-byte vectors in the baseline build's calling convention does not apply.
-#pragma clang diagnostic ignored "-Wpsabi"
-
-#define INLINE static inline __attribute__((always_inline))
 #define BR 32  // query rows per block
 #define BC 64  // keys per block (a multiple of 16)
-
-typedef float v8 __attribute__((vector_size(32)));
-typedef int v8i __attribute__((vector_size(32)));
-
-INLINE v8 vload(const float *p) { v8 v; memcpy(&v, p, sizeof v); return v; }
-INLINE void vstore(float *p, v8 v) { memcpy(p, &v, sizeof v); }
-INLINE v8 splat(float x) { return (v8){x, x, x, x, x, x, x, x}; }
-INLINE v8 vselect(v8i mask, v8 a, v8 b) { return (v8)((mask & (v8i)a) | (~mask & (v8i)b)); }
-INLINE v8 vmax(v8 a, v8 b) { return vselect(a > b, a, b); }
-INLINE v8 vmin(v8 a, v8 b) { return vselect(a < b, a, b); }
-INLINE long lmin(long a, long b) { return a < b ? a : b; }
-/// Sum of the lanes in a fixed order.
-INLINE float hsum(v8 v) { return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7])); }
-
-/// exp per lane: Cephes' expf polynomial (as VectorMath.exp in Swift); NaN stays NaN.
-INLINE v8 vexp(v8 v) {
-    v8 x = vmin(vmax(v, splat(-87.3f)), splat(88.3f));
-    v8 magic = splat(12582912.0f);  // 1.5·2^23: adding it rounds to an integer in the low bits
-    v8 t = x * 1.44269504f + magic;
-    v8 n = t - magic;
-    v8 r = x - n * 0.693359375f + n * 2.1219444e-4f;
-    v8 p = splat(1.98756915e-4f);
-    p = p * r + 1.39819995e-3f;
-    p = p * r + 8.3334519e-3f;
-    p = p * r + 4.16657959e-2f;
-    p = p * r + 1.66666655e-1f;
-    p = p * r + 5.00000012e-1f;
-    v8 y = p * r * r + r + 1;
-    v8i scale = ((v8i)t - 0x4B400000 + 127) << 23;
-    return vselect(v != v, v, y * (v8)scale);
-}
 
 /// C[mr × 8·nv] (+)= A·B for one tile: A(i, p) = a[i·ars + p·acs], B(p, ·) = b + p·ldb. Up to 6 rows:
 /// twelve independent accumulators hide the FMA latency (measured ~7% faster than 4 rows).
@@ -257,46 +222,23 @@ INLINE void backward_body(const btx_attention_shape *s, float *dq, float *dk, fl
     }
 }
 
-__attribute__((target("avx2,fma"))) static void forward_avx2(const btx_attention_shape *s, float *out, float *lse,
-                                                             const float *q, const float *k, const float *v, long b,
-                                                             long h, float *scratch) {
-    forward_body(s, out, lse, q, k, v, b, h, scratch);
-}
-
-static void forward_generic(const btx_attention_shape *s, float *out, float *lse, const float *q, const float *k,
-                            const float *v, long b, long h, float *scratch) {
-    forward_body(s, out, lse, q, k, v, b, h, scratch);
-}
-
-__attribute__((target("avx2,fma"))) static void backward_avx2(const btx_attention_shape *s, float *dq, float *dk,
-                                                              float *dv, const float *dout, const float *out,
-                                                              const float *lse, const float *q, const float *k,
-                                                              const float *v, long b, long g, float *scratch) {
-    backward_body(s, dq, dk, dv, dout, out, lse, q, k, v, b, g, scratch);
-}
-
-static void backward_generic(const btx_attention_shape *s, float *dq, float *dk, float *dv, const float *dout,
-                             const float *out, const float *lse, const float *q, const float *k, const float *v,
-                             long b, long g, float *scratch) {
-    backward_body(s, dq, dk, dv, dout, out, lse, q, k, v, b, g, scratch);
-}
-
-int btx_best_isa(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? BTX_ISA_AVX2_FMA : BTX_ISA_GENERIC;
-}
+BTX_PER_ISA(forward, (const btx_attention_shape *s, float *out, float *lse, const float *q, const float *k,
+                     const float *v, long b, long h, float *scratch),
+            (s, out, lse, q, k, v, b, h, scratch))
+BTX_PER_ISA(backward, (const btx_attention_shape *s, float *dq, float *dk, float *dv, const float *dout,
+                       const float *out, const float *lse, const float *q, const float *k, const float *v, long b,
+                       long g, float *scratch),
+            (s, dq, dk, dv, dout, out, lse, q, k, v, b, g, scratch))
 
 long btx_attention_scratch_floats(long D) { return 3 * D * BR + 2 * BC * BR + 2 * BR; }
 
 void btx_attention_forward_head(const btx_attention_shape *s, float *out, float *lse, const float *q,
                                 const float *k, const float *v, long b, long h, float *scratch, int isa) {
-    if (isa == BTX_ISA_AVX2_FMA) forward_avx2(s, out, lse, q, k, v, b, h, scratch);
-    else forward_generic(s, out, lse, q, k, v, b, h, scratch);
+    BTX_CALL_ISA(isa, forward, (s, out, lse, q, k, v, b, h, scratch));
 }
 
 void btx_attention_backward_group(const btx_attention_shape *s, float *dq, float *dk, float *dv,
                                   const float *dout, const float *out, const float *lse, const float *q,
                                   const float *k, const float *v, long b, long g, float *scratch, int isa) {
-    if (isa == BTX_ISA_AVX2_FMA) backward_avx2(s, dq, dk, dv, dout, out, lse, q, k, v, b, g, scratch);
-    else backward_generic(s, dq, dk, dv, dout, out, lse, q, k, v, b, g, scratch);
+    BTX_CALL_ISA(isa, backward, (s, dq, dk, dv, dout, out, lse, q, k, v, b, g, scratch));
 }

@@ -22,10 +22,10 @@ final class AttentionTests: XCTestCase {
     /// An odd head size (columns past the last 8-lane vector run in scalar code).
     let odd = Dims(B: 1, T: 67, H: 3, KVH: 1, D: 20)
     var all: [Dims] { [small, long, d32, d64, odd] }
-    let kernels: [AttentionKernel] = [.generic, .best]
+    let kernels: [KernelBuild] = [.generic, .best]
 
     func forward(_ d: Dims, _ q: [Float], _ k: [Float], _ v: [Float], threads: Int = 2,
-                 kernel: AttentionKernel = .best) -> (out: [Float], lse: [Float]) {
+                 kernel: KernelBuild = .best) -> (out: [Float], lse: [Float]) {
         var out = [Float](repeating: 0, count: d.q), lse = [Float](repeating: 0, count: d.B * d.H * d.tq)
         let scratch = AttentionScratch(headSize: d.D, threads: threads)
         attentionForward(&out, &lse, q, k, v, d.B, d.tq, d.T, d.H, d.KVH, d.D, scratch: scratch, threads: threads,
@@ -34,7 +34,7 @@ final class AttentionTests: XCTestCase {
     }
 
     func backward(_ d: Dims, _ dout: [Float], _ q: [Float], _ k: [Float], _ v: [Float], threads: Int = 2,
-                  kernel: AttentionKernel = .best) -> (dq: [Float], dk: [Float], dv: [Float]) {
+                  kernel: KernelBuild = .best) -> (dq: [Float], dk: [Float], dv: [Float]) {
         let (out, lse) = forward(d, q, k, v, threads: threads, kernel: kernel)
         var dq = [Float](repeating: 9, count: d.q), dk = [Float](repeating: 9, count: d.kv), dv = dk  // 9: overwritten
         attentionBackward(&dq, &dk, &dv, dout, out, lse, q, k, v, d.B, d.T, d.H, d.KVH, d.D,

@@ -1,5 +1,5 @@
 // CBTXKernels: the few hand-vectorised kernels of btxpipe that BLAS cannot serve (blocked, fused
-// attention). Compiled twice from one body: once for AVX2 + FMA (chosen at run time when the CPU
+// attention; the SwiGLU gate). Compiled twice from one body: once for AVX2 + FMA (chosen at run time when the CPU
 // has them: AMD Zen and every AVX-512 Xeon) and once for baseline x86-64 / any other CPU.
 #ifndef BTX_KERNELS_H
 #define BTX_KERNELS_H
@@ -31,5 +31,12 @@ void btx_attention_forward_head(const btx_attention_shape *s, float *out, float 
 void btx_attention_backward_group(const btx_attention_shape *s, float *dq, float *dk, float *dv,
                                   const float *dout, const float *out, const float *lse, const float *q,
                                   const float *k, const float *v, long b, long g, float *scratch, int isa);
+
+// SwiGLU forward on `rows` rows: out[n·I + i] = silu(gate[n·ld + i]) · up[n·ld + i].
+void btx_swiglu_forward(float *out, const float *gate, const float *up, long rows, long I, long ld, int isa);
+
+// Its backward: dgate, dup (rows `ld` apart, may alias gate, up) from dout (dense).
+void btx_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, long rows,
+                         long I, long ld, int isa);
 
 #endif
