@@ -39,4 +39,15 @@ void btx_swiglu_forward(float *out, const float *gate, const float *up, long row
 void btx_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, long rows,
                          long I, long ld, int isa);
 
+// Sequentially consistent atomics on a `long` and a spin-wait hint, for the worker pool
+// (ThreadPool.swift): inline, so a spinning thread makes no calls.
+static inline long btx_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
+static inline void btx_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
+static inline long btx_atomic_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+static inline void btx_spin_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 #endif
