@@ -48,6 +48,10 @@ float btx_softmax(float *row, long n, long target, float scale, int isa);
 static inline long btx_atomic_load(const long *p) { return __atomic_load_n(p, __ATOMIC_SEQ_CST); }
 static inline void btx_atomic_store(long *p, long v) { __atomic_store_n(p, v, __ATOMIC_SEQ_CST); }
 static inline long btx_atomic_add(long *p, long v) { return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST); }
+// Stores `desired` if `*p == expected`; true when it did.
+static inline _Bool btx_atomic_cas(long *p, long expected, long desired) {
+    return __atomic_compare_exchange_n(p, &expected, desired, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+}
 static inline void btx_spin_pause(void) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
