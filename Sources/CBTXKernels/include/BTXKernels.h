@@ -1,5 +1,5 @@
 // CBTXKernels: the few hand-vectorised kernels of btxpipe that BLAS cannot serve (blocked, fused
-// attention; the SwiGLU gate; the cross-entropy's softmax). Compiled twice from one body: once for AVX2 + FMA (chosen at run time when the CPU
+// attention; the SwiGLU gate; RMSNorm rows; the cross-entropy's softmax). Compiled twice from one body: once for AVX2 + FMA (chosen at run time when the CPU
 // has them: AMD Zen and every AVX-512 Xeon) and once for baseline x86-64 / any other CPU.
 #ifndef BTX_KERNELS_H
 #define BTX_KERNELS_H
@@ -38,6 +38,13 @@ void btx_swiglu_forward(float *out, const float *gate, const float *up, long row
 // Its backward: dgate, dup (rows `ld` apart, may alias gate, up) from dout (dense).
 void btx_swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate, const float *up, long rows,
                          long I, long ld, int isa);
+
+// RMSNorm rows (see RMSNorm.swift): out = x · rstd · weight with rstd = 1/sqrt(mean(x²) + eps) kept,
+// and the input gradient added into dinp.
+void btx_rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, long rows, long C, float eps,
+                         int isa);
+void btx_rmsnorm_backward(float *dinp, const float *dout, const float *inp, const float *weight, const float *rstd,
+                          long rows, long C, int isa);
 
 // row[0..<n] := softmax(row) · scale (scale 1: the probabilities; dloss: their part of the cross-entropy's
 // gradient); returns softmax(row)[target], unscaled.
