@@ -24,7 +24,9 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        .target(name: "BTXTensor", dependencies: ["CBLAS"], swiftSettings: fastMath),
+        // Hand-vectorised C kernels (fused attention), AVX2 + FMA or baseline picked at run time.
+        .target(name: "CBTXKernels"),
+        .target(name: "BTXTensor", dependencies: ["CBLAS", "CBTXKernels"], swiftSettings: fastMath),
         .target(name: "BTXModel", dependencies: ["BTXTensor"], swiftSettings: fastMath),
         .target(name: "BTXStore", dependencies: [
             "CZstd", "CCurl", .product(name: "Crypto", package: "swift-crypto"),

@@ -10,8 +10,9 @@ final class BlockActivations {
     let attended: Buffer<Float>     // [N, H·D] attention output before o_proj
     let residualMid: Buffer<Float>  // [N, C] residual stream after attention
     let rstd2: Buffer<Float>        // [N]    post_attention_layernorm 1/rms
+    let lse: Buffer<Float>          // [B, H, T] attention log-sum-exp per query row (training only)
 
-    init(_ c: LlamaConfig, rows N: Int) {
+    init(_ c: LlamaConfig, rows N: Int, training: Bool) {
         let C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
         residual = Buffer(count: N * C)
         rstd1 = Buffer(count: N)
@@ -19,6 +20,7 @@ final class BlockActivations {
         attended = Buffer(count: N * C)
         residualMid = Buffer(count: N * C)
         rstd2 = Buffer(count: N)
+        lse = Buffer(count: training ? N * c.numAttentionHeads : 0)
     }
 
     /// A block that keeps only its own input (`residual`) and shares every other buffer with
@@ -27,12 +29,13 @@ final class BlockActivations {
     init(_ c: LlamaConfig, rows N: Int, sharing shared: BlockActivations) {
         residual = Buffer(count: N * c.hiddenSize)
         (rstd1, qkv, attended, residualMid, rstd2) = (shared.rstd1, shared.qkv, shared.attended, shared.residualMid, shared.rstd2)
+        lse = shared.lse
     }
 
     /// One per block: each its own (`recompute` false), or sharing all but `residual` (true).
-    static func perBlock(_ c: LlamaConfig, rows N: Int, recompute: Bool) -> [BlockActivations] {
-        guard recompute else { return (0..<c.numHiddenLayers).map { _ in BlockActivations(c, rows: N) } }
-        let first = BlockActivations(c, rows: N)
+    static func perBlock(_ c: LlamaConfig, rows N: Int, training: Bool, recompute: Bool) -> [BlockActivations] {
+        guard recompute else { return (0..<c.numHiddenLayers).map { _ in BlockActivations(c, rows: N, training: training) } }
+        let first = BlockActivations(c, rows: N, training: training)
         return [first] + (1..<c.numHiddenLayers).map { _ in BlockActivations(c, rows: N, sharing: first) }
     }
 }
@@ -47,15 +50,14 @@ final class ModelWorkspace {
     let logits: Buffer<Float>         // [N, V] logits, then probabilities (inference); training:
                                       // [chunk, V] one chunk's logits, then their gradient
     let losses: Buffer<Float>         // [N]
-    let att: Buffer<Float>            // [B, H, T, T] attention probabilities (scratch)
+    let attention: AttentionScratch   // per-thread blocks of the fused attention
     // Backward only (empty for inference):
-    let datt: Buffer<Float>           // [B, H, T, T]
     let dresidual: Buffer<Float>      // [N, C] ∂L/∂residual stream
     let dnormed: Buffer<Float>        // [N, C] ∂L/∂(an RMSNorm output)
     let dattended: Buffer<Float>      // [N, H·D]
     let dqkv: Buffer<Float>           // [N, H·D + 2·KVH·D] dq | dk | dv per row
 
-    init(_ c: LlamaConfig, batch B: Int, time T: Int, logitRows: Int, training: Bool) {
+    init(_ c: LlamaConfig, batch B: Int, time T: Int, logitRows: Int, training: Bool, threads: Int) {
         let N = B * T, C = c.hiddenSize, kv = c.numKeyValueHeads * c.headSize
         let g = training ? 1 : 0  // backward buffers only when training
         inputs = Buffer(count: N)
@@ -65,8 +67,7 @@ final class ModelWorkspace {
         rstdFinal = Buffer(count: N)
         logits = Buffer(count: logitRows * c.vocabSize)
         losses = Buffer(count: N)
-        att = Buffer(count: B * c.numAttentionHeads * T * T)
-        datt = Buffer(count: g * B * c.numAttentionHeads * T * T)
+        attention = AttentionScratch(headSize: c.headSize, threads: threads)
         dresidual = Buffer(count: g * N * C)
         dnormed = Buffer(count: g * N * C)
         dattended = Buffer(count: g * N * C)

@@ -64,8 +64,9 @@ extension LlamaModel {
                                  threads: threads)
         }
         timer.measure(.attentionCore) {
-            attentionBackward(dqkv, dqkv + C, dqkv + C + kv, ws.att.pointer, ws.datt.pointer, ws.dattended.pointer,
-                              qkv, qkv + C, qkv + C + kv, B, T, T, H, KVH, D, qStride: S, kvStride: S, threads: threads)
+            attentionBackward(dqkv, dqkv + C, dqkv + C + kv, ws.dattended.pointer, a.attended.pointer, a.lse.pointer,
+                              qkv, qkv + C, qkv + C + kv, B, T, H, KVH, D, qStride: S, kvStride: S,
+                              scratch: ws.attention, threads: threads)
         }
         timer.measure(.rope) { ropeBackward(dqkv, rope, B, T, H + KVH, D, stride: S, threads: threads) }
         timer.measure(.norms) {

@@ -80,9 +80,9 @@ public final class LlamaModel {
         blocks = (0..<config.numHiddenLayers).map { BlockWeights(layer: $0, parameters: parameters, gradients: gradients, frozen: frozen) }
         for (l, w) in blocks.enumerated() { try w.checkFusedQKV(config, layer: l) }
         recomputesActivations = training && recomputeActivations
-        acts = BlockActivations.perBlock(config, rows: N, recompute: recomputesActivations)
+        acts = BlockActivations.perBlock(config, rows: N, training: training, recompute: recomputesActivations)
         ws = ModelWorkspace(config, batch: batchSize, time: sequenceLength, logitRows: training ? self.headChunkRows : N,
-                            training: training)
+                            training: training, threads: self.threads)
         let context = FeedForwardContext(config: config, parameters: parameters, gradients: gradients, maxRows: N,
                                          scratch: FeedForwardScratch(rows: N, width: config.intermediateSize, training: training),
                                          threads: max(1, threads), frozen: frozen, gemms: gemms,
@@ -241,10 +241,12 @@ public final class LlamaModel {
         timer.measure(.rope) {
             ropeForward(qkv + r0 * S, rope, B, count, H + KVH, D, start: start, stride: S, threads: threads)
         }
-        // In generation (start > 0) the new queries attend to the whole cache 0..<start+count.
+        // In generation (start > 0) the new queries attend to the whole cache 0..<start+count; only
+        // training keeps the log-sum-exp (for backward).
         timer.measure(.attentionCore) {
-            attentionForward(a.attended.pointer + r0 * C, ws.att.pointer, qkv + r0 * S, qkv + C, qkv + C + kv,
-                             B, count, start + count, H, KVH, D, qStride: S, kvStride: S, threads: threads)
+            attentionForward(a.attended.pointer + r0 * C, gradients != nil ? a.lse.pointer : nil, qkv + r0 * S, qkv + C,
+                             qkv + C + kv, B, count, start + count, H, KVH, D, qStride: S, kvStride: S,
+                             scratch: ws.attention, threads: threads)
         }
         let mid = a.residualMid.pointer + r0 * C
         timer.measure(.attentionProjections) {

@@ -1,11 +1,14 @@
+import CBTXKernels
 import Foundation
 
 /// Fused softmax + cross-entropy over the vocabulary. Turns `logits[N, V]` into probabilities in
 /// place, writes each row's loss `−log p[target]` to `losses[N]`, and returns their mean.
 public func crossEntropyForward(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
-                                _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, threads: Int = 1) -> Float {
+                                _ targets: UnsafePointer<Int32>, _ N: Int, _ V: Int, threads: Int = 1,
+                                kernel: KernelBuild = .best) -> Float {
     // losses: [N];  logits: [N, V] (probabilities on return);  targets: [N]
-    parallelFor(N, threads: threads, CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V))
+    parallelFor(N, threads: threads, CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V,
+                                                            dloss: nil, isa: kernel.isa))
     var total = 0.0
     for n in 0..<N { total += Double(losses[n]) }
     return Float(total / Double(N))
@@ -25,35 +28,26 @@ public func crossEntropyBackward(_ probs: UnsafeMutablePointer<Float>, _ targets
 /// (one sweep of the block instead of `crossEntropyForward`'s then `crossEntropyBackward`'s). Returns Σ losses.
 public func crossEntropyForwardBackward(_ losses: UnsafeMutablePointer<Float>, _ logits: UnsafeMutablePointer<Float>,
                                         _ targets: UnsafePointer<Int32>, dloss: Float, _ N: Int, _ V: Int,
-                                        threads: Int = 1) -> Double {
+                                        threads: Int = 1, kernel: KernelBuild = .best) -> Double {
     // losses: [N];  logits: [N, V] (dlogits on return);  targets: [N]
-    parallelFor(N, threads: threads, CrossEntropyForwardBackwardRow(
-        forward: CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V),
-        backward: CrossEntropyBackwardRow(probs: logits, targets: targets, dloss: dloss, V: V)))
+    parallelFor(N, threads: threads, CrossEntropyForwardRow(losses: losses, logits: logits, targets: targets, V: V,
+                                                            dloss: dloss, isa: kernel.isa))
     var total = 0.0
     for n in 0..<N { total += Double(losses[n]) }
     return total
 }
 
-/// Row `n` of `crossEntropyForwardBackward`.
-struct CrossEntropyForwardBackwardRow: ParallelKernel {
-    let forward: CrossEntropyForwardRow, backward: CrossEntropyBackwardRow
-
-    func callAsFunction(_ n: Int) {
-        forward(n)
-        backward(n)
-    }
-}
-
-/// Row `n` of `crossEntropyForward`.
+/// Row `n` of `crossEntropyForward` (`dloss` nil) or `crossEntropyForwardBackward`: the softmax
+/// (C, `CBTXKernels/Softmax.c`) scaled by `dloss` in the same sweep, then the target's −dloss.
 struct CrossEntropyForwardRow: ParallelKernel {
-    let losses, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, V: Int
+    let losses, logits: UnsafeMutablePointer<Float>, targets: UnsafePointer<Int32>, V: Int, dloss: Float?, isa: Int32
 
     func callAsFunction(_ n: Int) {
-        let row = logits + n * V
-        softmaxInPlace(row, V)
+        let row = logits + n * V, t = Int(targets[n])
+        let p = btx_softmax(row, V, t, dloss ?? 1, isa)
         // NOTE: the probability can underflow to 0 for a hopeless target; clamp so the loss stays finite.
-        losses[n] = -Foundation.log(max(row[Int(targets[n])], Float.leastNormalMagnitude))
+        losses[n] = -Foundation.log(max(p, Float.leastNormalMagnitude))
+        if let dloss { row[t] -= dloss }
     }
 }
 

@@ -24,9 +24,9 @@ extension ParallelKernel {
 
 /// Runs `kernel(i)` for every `i` in `0..<count` on up to `threads` threads, without allocating.
 ///
-/// Items are dealt round-robin to a fixed set of workers, and each item must write only its own
-/// outputs: the result is then bitwise the same for every thread count. A nested or concurrent
-/// call (the pool is busy) falls back to GCD, which allocates.
+/// Threads claim items in chunks (`ThreadPool`), and each item must write only its own outputs: the
+/// result is then bitwise the same for every thread count, whichever thread ran an item. A nested
+/// or concurrent call (the pool is busy) falls back to GCD, which allocates.
 @inline(__always)
 public func parallelFor<K: ParallelKernel>(_ count: Int, threads: Int, _ kernel: K) {
     let workers = min(max(1, threads), count)

@@ -1,30 +1,23 @@
+import CBTXKernels
+
 /// Root-mean-square layer norm as in Hugging Face `LlamaRMSNorm`:
 /// `out = inp · rsqrt(mean(inp²) + eps) · weight`, with `rstd[n]` kept for the backward pass.
 public func rmsnormForward(_ out: UnsafeMutablePointer<Float>, _ rstd: UnsafeMutablePointer<Float>,
                            _ inp: UnsafePointer<Float>, _ weight: UnsafePointer<Float>,
-                           _ N: Int, _ C: Int, eps: Float, threads: Int = 1) {
+                           _ N: Int, _ C: Int, eps: Float, threads: Int = 1, kernel: KernelBuild = .best) {
     // out:    [N, C]
     // rstd:   [N]
     // inp:    [N, C]
     // weight: [C]
-    parallelFor(N, threads: threads, RMSNormForwardRow(out: out, rstd: rstd, inp: inp, weight: weight, C: C, eps: eps))
+    parallelFor(N, threads: threads, RMSNormForwardRow(out: out, rstd: rstd, inp: inp, weight: weight, C: C, eps: eps,
+                                                       isa: kernel.isa))
 }
 
-/// Row `n` of `rmsnormForward`.
+/// Row `n` of `rmsnormForward` (C, `CBTXKernels/RMSNorm.c`).
 struct RMSNormForwardRow: ParallelKernel {
-    let out, rstd: UnsafeMutablePointer<Float>, inp, weight: UnsafePointer<Float>, C: Int, eps: Float
+    let out, rstd: UnsafeMutablePointer<Float>, inp, weight: UnsafePointer<Float>, C: Int, eps: Float, isa: Int32
 
-    func callAsFunction(_ n: Int) {
-        let x = inp + n * C, y = out + n * C
-        let r = 1 / (Float(VectorMath.sumOfSquares(x, C) / Double(C)) + eps).squareRoot()
-        rstd[n] = r
-        var c = 0
-        while c + 8 <= C {
-            VectorMath.store(VectorMath.load(x, c) * r * VectorMath.load(weight, c), y, c)
-            c += 8
-        }
-        while c < C { y[c] = x[c] * r * weight[c]; c += 1 }
-    }
+    func callAsFunction(_ n: Int) { btx_rmsnorm_forward(out + n * C, rstd + n, inp + n * C, weight, 1, C, eps, isa) }
 }
 
 /// Backward of `rmsnormForward`: `dinp += ∂L/∂inp` (accumulated: the input is the residual
@@ -32,10 +25,11 @@ struct RMSNormForwardRow: ParallelKernel {
 public func rmsnormBackward(_ dinp: UnsafeMutablePointer<Float>, _ dweight: UnsafeMutablePointer<Float>?,
                             _ dout: UnsafePointer<Float>, _ inp: UnsafePointer<Float>,
                             _ weight: UnsafePointer<Float>, _ rstd: UnsafePointer<Float>,
-                            _ N: Int, _ C: Int, threads: Int = 1) {
+                            _ N: Int, _ C: Int, threads: Int = 1, kernel: KernelBuild = .best) {
     // dinp, dout, inp: [N, C]; dweight, weight: [C]; rstd: [N]
     // dx = r · (w·dy − x̂ · mean(w·dy · x̂)),  x̂ = x · r
-    parallelFor(N, threads: threads, RMSNormBackwardRow(dinp: dinp, dout: dout, inp: inp, weight: weight, rstd: rstd, C: C))
+    parallelFor(N, threads: threads, RMSNormBackwardRow(dinp: dinp, dout: dout, inp: inp, weight: weight, rstd: rstd, C: C,
+                                                        isa: kernel.isa))
     // The weight gradient sums over rows in row order (reproducible); threads take column blocks on
     // the 8-wide grid, so each column is summed the same way whatever the split.
     guard let dweight else { return }
@@ -63,28 +57,9 @@ struct RMSNormWeightGradientColumns: ParallelKernel {
     }
 }
 
-/// Row `n` of `rmsnormBackward`'s input gradient.
+/// Row `n` of `rmsnormBackward`'s input gradient (C, `CBTXKernels/RMSNorm.c`).
 struct RMSNormBackwardRow: ParallelKernel {
-    let dinp: UnsafeMutablePointer<Float>, dout, inp, weight, rstd: UnsafePointer<Float>, C: Int
+    let dinp: UnsafeMutablePointer<Float>, dout, inp, weight, rstd: UnsafePointer<Float>, C: Int, isa: Int32
 
-    func callAsFunction(_ n: Int) {
-        let x = inp + n * C, dy = dout + n * C, dx = dinp + n * C
-        let r = rstd[n]
-        var acc = SIMD8<Float>.zero
-        var c = 0
-        while c + 8 <= C {
-            acc += VectorMath.load(dy, c) * VectorMath.load(weight, c) * VectorMath.load(x, c)
-            c += 8
-        }
-        var s = acc.sum()
-        while c < C { s += dy[c] * weight[c] * x[c]; c += 1 }
-        let m = s * r * r / Float(C)  // mean(w·dy·x̂) · r, folded
-        c = 0
-        while c + 8 <= C {
-            let g = VectorMath.load(dy, c) * VectorMath.load(weight, c) - VectorMath.load(x, c) * m
-            VectorMath.store(VectorMath.load(dx, c) + g * r, dx, c)
-            c += 8
-        }
-        while c < C { dx[c] += (dy[c] * weight[c] - x[c] * m) * r; c += 1 }
-    }
+    func callAsFunction(_ n: Int) { btx_rmsnorm_backward(dinp + n * C, dout + n * C, inp + n * C, weight, rstd + n, 1, C, isa) }
 }

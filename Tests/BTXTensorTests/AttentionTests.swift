@@ -1,50 +1,45 @@
 import BTXTensor
+import Foundation
 import TestSupport
 import XCTest
 
 final class AttentionTests: XCTestCase {
-    /// Sizes of one test case; H / KVH = 2 query heads per kv head (GQA).
+    /// Sizes of one test case; query row `i` sits at position `Tk − Tq + i`.
     struct Dims {
         var B = 2, T = 5, H = 4, KVH = 2, D = 4
-        var q: Int { B * T * H * D }
+        var Tq: Int? = nil
+        var tq: Int { Tq ?? T }
+        var q: Int { B * tq * H * D }
         var kv: Int { B * T * KVH * D }
     }
 
     let small = Dims()
-    /// More than one 64-row query block, so the blocked causal window is exercised.
+    /// More than one 32-row query block and one 64-key block, so the causal blocking is exercised.
     let long = Dims(B: 1, T: 70, H: 2, KVH: 1, D: 4)
+    /// The head sizes the bench models use, GQA 2:1 and SmolLM2's 9/3, T not a multiple of a block.
+    let d32 = Dims(B: 2, T: 97, H: 4, KVH: 2, D: 32)
+    let d64 = Dims(B: 1, T: 130, H: 9, KVH: 3, D: 64)
+    /// An odd head size (columns past the last 8-lane vector run in scalar code).
+    let odd = Dims(B: 1, T: 67, H: 3, KVH: 1, D: 20)
+    var all: [Dims] { [small, long, d32, d64, odd] }
+    let kernels: [KernelBuild] = [.generic, .best]
 
-    func forward(_ d: Dims, _ q: [Float], _ k: [Float], _ v: [Float], Tq: Int? = nil, threads: Int = 2) -> [Float] {
-        let tq = Tq ?? d.T
-        var out = [Float](repeating: 0, count: d.B * tq * d.H * d.D)
-        var att = [Float](repeating: 0, count: d.B * d.H * tq * d.T)
-        attentionForward(&out, &att, q, k, v, d.B, tq, d.T, d.H, d.KVH, d.D, threads: threads)
-        return out
+    func forward(_ d: Dims, _ q: [Float], _ k: [Float], _ v: [Float], threads: Int = 2,
+                 kernel: KernelBuild = .best) -> (out: [Float], lse: [Float]) {
+        var out = [Float](repeating: 0, count: d.q), lse = [Float](repeating: 0, count: d.B * d.H * d.tq)
+        let scratch = AttentionScratch(headSize: d.D, threads: threads)
+        attentionForward(&out, &lse, q, k, v, d.B, d.tq, d.T, d.H, d.KVH, d.D, scratch: scratch, threads: threads,
+                         kernel: kernel)
+        return (out, lse)
     }
 
-    /// Plain double-precision causal GQA attention.
-    func reference(_ d: Dims, _ q: [Float], _ k: [Float], _ v: [Float]) -> [Double] {
-        var out = [Double](repeating: 0, count: d.q)
-        for b in 0..<d.B {
-            for h in 0..<d.H {
-                let g = h / (d.H / d.KVH)
-                for t in 0..<d.T {
-                    let qi = ((b * d.T + t) * d.H + h) * d.D
-                    var scores = (0...t).map { s -> Double in
-                        let ki = ((b * d.T + s) * d.KVH + g) * d.D
-                        return (0..<d.D).reduce(0.0) { $0 + Double(q[qi + $1]) * Double(k[ki + $1]) } / Double(d.D).squareRoot()
-                    }
-                    let m = scores.max()!
-                    scores = scores.map { exp($0 - m) }
-                    let z = scores.reduce(0, +)
-                    for s in 0...t {
-                        let vi = ((b * d.T + s) * d.KVH + g) * d.D
-                        for i in 0..<d.D { out[qi + i] += scores[s] / z * Double(v[vi + i]) }
-                    }
-                }
-            }
-        }
-        return out
+    func backward(_ d: Dims, _ dout: [Float], _ q: [Float], _ k: [Float], _ v: [Float], threads: Int = 2,
+                  kernel: KernelBuild = .best) -> (dq: [Float], dk: [Float], dv: [Float]) {
+        let (out, lse) = forward(d, q, k, v, threads: threads, kernel: kernel)
+        var dq = [Float](repeating: 9, count: d.q), dk = [Float](repeating: 9, count: d.kv), dv = dk  // 9: overwritten
+        attentionBackward(&dq, &dk, &dv, dout, out, lse, q, k, v, d.B, d.T, d.H, d.KVH, d.D,
+                          scratch: AttentionScratch(headSize: d.D, threads: threads), threads: threads, kernel: kernel)
+        return (dq, dk, dv)
     }
 
     func inputs(_ d: Dims) -> ([Float], [Float], [Float]) {
@@ -52,26 +47,64 @@ final class AttentionTests: XCTestCase {
          GradientCheck.randomFloats(d.kv, seed: 22))
     }
 
+    func assertClose(_ got: [Float], _ want: [Double], tolerance: Double, _ what: String) {
+        let scale = max(1e-9, want.map(abs).max() ?? 0)
+        let worst = zip(got, want).map { abs(Double($0) - $1) }.max() ?? 0
+        XCTAssertLessThan(worst / scale, tolerance, what)
+    }
+
     func testForwardMatchesDoublePrecisionReferenceWithGroupedHeads() {
-        for d in [small, long] {
+        for d in all {
             let (q, k, v) = inputs(d)
-            let out = forward(d, q, k, v), ref = reference(d, q, k, v)
-            for i in 0..<out.count { XCTAssertEqual(Double(out[i]), ref[i], accuracy: 1e-5) }
+            let ref = AttentionReference(d, q, k, v)
+            for kernel in kernels {
+                let (out, lse) = forward(d, q, k, v, kernel: kernel)
+                assertClose(out, ref.out, tolerance: 2e-6, "out, D \(d.D) T \(d.T) \(kernel)")
+                assertClose(lse, ref.lse, tolerance: 2e-6, "lse, D \(d.D) T \(d.T) \(kernel)")
+            }
         }
     }
 
-    func testLastQueriesAgainstWholeCacheEqualLastRowsOfFullAttention() {
-        for (d, tq) in [(small, 2), (long, 67)] {
+    func testBackwardMatchesDoublePrecisionReference() {
+        for d in all {
             let (q, k, v) = inputs(d)
-            let full = forward(d, q, k, v)
-            // The last `tq` query rows of each batch, attending to all T keys.
+            let dout = GradientCheck.randomFloats(d.q, seed: 23)
+            let ref = AttentionReference(d, q, k, v), (rq, rk, rv) = ref.backward(dout)
+            for kernel in kernels {
+                let (dq, dk, dv) = backward(d, dout, q, k, v, kernel: kernel)
+                assertClose(dq, rq, tolerance: 5e-6, "dq, D \(d.D) T \(d.T) \(kernel)")
+                assertClose(dk, rk, tolerance: 5e-6, "dk, D \(d.D) T \(d.T) \(kernel)")
+                assertClose(dv, rv, tolerance: 5e-6, "dv, D \(d.D) T \(d.T) \(kernel)")
+            }
+        }
+    }
+
+    func testBackwardMatchesFiniteDifferencesForQueriesKeysAndValues() {
+        for d in [small, long, Dims(B: 1, T: 70, H: 2, KVH: 1, D: 32)] {
+            let (q, k, v) = inputs(d)
+            let proj = GradientCheck.randomFloats(d.q, seed: 23)
+            let (dq, dk, dv) = backward(d, proj, q, k, v)
+            let loss = { (q: [Float], k: [Float], v: [Float]) in GradientCheck.project(self.forward(d, q, k, v).out, proj) }
+            XCTAssertLessThan(GradientCheck.relativeError(q, analytic: dq, eps: 1e-3) { loss($0, k, v) }, 1e-2)
+            XCTAssertLessThan(GradientCheck.relativeError(k, analytic: dk, eps: 1e-3) { loss(q, $0, v) }, 1e-2)
+            XCTAssertLessThan(GradientCheck.relativeError(v, analytic: dv, eps: 1e-3) { loss(q, k, $0) }, 1e-2)
+        }
+    }
+
+    /// Cached generation: a few new queries against the whole cache give the last rows of full attention.
+    func testLastQueriesAgainstWholeCacheEqualLastRowsOfFullAttention() {
+        for (d, tq) in [(small, 2), (long, 67), (d64, 1), (d64, 3), (d32, 40)] {
+            let (q, k, v) = inputs(d)
+            let full = forward(d, q, k, v).out
             let rowSize = d.H * d.D
             var qTail = [Float]()
             for b in 0..<d.B {
                 let lo: Int = (b * d.T + d.T - tq) * rowSize, hi: Int = (b + 1) * d.T * rowSize
                 qTail += q[lo..<hi]
             }
-            let tail = forward(d, qTail, k, v, Tq: tq)
+            var cached = d
+            cached.Tq = tq
+            let tail = forward(cached, qTail, k, v).out
             for b in 0..<d.B {
                 let got = b * tq * rowSize, want = (b * d.T + d.T - tq) * rowSize
                 for i in 0..<tq * rowSize { XCTAssertEqual(tail[got + i], full[want + i], accuracy: 1e-6) }
@@ -79,53 +112,45 @@ final class AttentionTests: XCTestCase {
         }
     }
 
-    func testBackwardMatchesFiniteDifferencesForQueriesKeysAndValues() {
-        for d in [small, long] {
-            let (q, k, v) = inputs(d)
-            let proj = GradientCheck.randomFloats(d.q, seed: 23)
-            var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = dk
-            var att = [Float](repeating: 0, count: d.B * d.H * d.T * d.T), datt = att
-            attentionBackward(&dq, &dk, &dv, &att, &datt, proj, q, k, v, d.B, d.T, d.T, d.H, d.KVH, d.D, threads: 2)
-            let loss = { (q: [Float], k: [Float], v: [Float]) in GradientCheck.project(self.forward(d, q, k, v), proj) }
-            XCTAssertLessThan(GradientCheck.relativeError(q, analytic: dq, eps: 1e-3) { loss($0, k, v) }, 1e-2)
-            XCTAssertLessThan(GradientCheck.relativeError(k, analytic: dk, eps: 1e-3) { loss(q, $0, v) }, 1e-2)
-            XCTAssertLessThan(GradientCheck.relativeError(v, analytic: dv, eps: 1e-3) { loss(q, k, $0) }, 1e-2)
-        }
-    }
-
     func testResultsAreBitwiseIdenticalForOneAndTwoThreads() {
-        let (q, k, v) = inputs(small)
-        XCTAssertEqual(forward(small, q, k, v, threads: 1), forward(small, q, k, v, threads: 2))
+        for d in [small, d32] {
+            let (q, k, v) = inputs(d)
+            let dout = GradientCheck.randomFloats(d.q, seed: 23)
+            XCTAssertEqual(forward(d, q, k, v, threads: 1).out, forward(d, q, k, v, threads: 2).out)
+            let one = backward(d, dout, q, k, v, threads: 1), two = backward(d, dout, q, k, v, threads: 2)
+            XCTAssertEqual(one.dq, two.dq)
+            XCTAssertEqual(one.dk, two.dk)
+            XCTAssertEqual(one.dv, two.dv)
+        }
     }
 
     /// q, k, v as views into one fused `[q | k | v]` row buffer (the model's layout) give the same
     /// output and gradients, bit for bit, as separate dense tensors; the gaps stay untouched.
     func testFusedRowViewsMatchSeparateTensors() {
-        let d = long, qw = d.H * d.D, kw = d.KVH * d.D, S = qw + 2 * kw, rows = d.B * d.T
+        let d = d32, qw = d.H * d.D, kw = d.KVH * d.D, S = qw + 2 * kw, rows = d.B * d.T
         let (q, k, v) = inputs(d)
         var fused = [Float](repeating: 0, count: rows * S)
         for r in 0..<rows {
             for i in 0..<qw { fused[r * S + i] = q[r * qw + i] }
             for i in 0..<kw { fused[r * S + qw + i] = k[r * kw + i]; fused[r * S + qw + kw + i] = v[r * kw + i] }
         }
-        var out = [Float](repeating: 0, count: rows * qw), att = [Float](repeating: 0, count: d.B * d.H * d.T * d.T)
-        var datt = att
+        let scratch = AttentionScratch(headSize: d.D, threads: 2)
+        var out = [Float](repeating: 0, count: rows * qw), lse = [Float](repeating: 0, count: d.B * d.H * d.T)
         fused.withUnsafeBufferPointer { f in
             let p = f.baseAddress!
-            attentionForward(&out, &att, p, p + qw, p + qw + kw, d.B, d.T, d.T, d.H, d.KVH, d.D, qStride: S, kvStride: S,
-                             threads: 2)
+            attentionForward(&out, &lse, p, p + qw, p + qw + kw, d.B, d.T, d.T, d.H, d.KVH, d.D, qStride: S, kvStride: S,
+                             scratch: scratch, threads: 2)
         }
-        XCTAssertEqual(out, forward(d, q, k, v))
+        XCTAssertEqual(out, forward(d, q, k, v).out)
 
         let proj = GradientCheck.randomFloats(d.q, seed: 23)
-        var dq = [Float](repeating: 0, count: q.count), dk = [Float](repeating: 0, count: k.count), dv = dk
-        attentionBackward(&dq, &dk, &dv, &att, &datt, proj, q, k, v, d.B, d.T, d.T, d.H, d.KVH, d.D, threads: 2)
+        let (dq, dk, dv) = backward(d, proj, q, k, v)
         var dfused = [Float](repeating: 7, count: rows * S)  // 7: a value no gradient writes
         fused.withUnsafeBufferPointer { f in
             dfused.withUnsafeMutableBufferPointer { g in
                 let p = f.baseAddress!, dp = g.baseAddress!
-                attentionBackward(dp, dp + qw, dp + qw + kw, &att, &datt, proj, p, p + qw, p + qw + kw,
-                                  d.B, d.T, d.T, d.H, d.KVH, d.D, qStride: S, kvStride: S, threads: 2)
+                attentionBackward(dp, dp + qw, dp + qw + kw, proj, out, lse, p, p + qw, p + qw + kw,
+                                  d.B, d.T, d.H, d.KVH, d.D, qStride: S, kvStride: S, scratch: scratch, threads: 2)
             }
         }
         for r in 0..<rows {
@@ -133,5 +158,63 @@ final class AttentionTests: XCTestCase {
             XCTAssertEqual(Array(dfused[r * S + qw..<r * S + qw + kw]), Array(dk[r * kw..<(r + 1) * kw]))
             XCTAssertEqual(Array(dfused[r * S + qw + kw..<(r + 1) * S]), Array(dv[r * kw..<(r + 1) * kw]))
         }
+    }
+}
+
+/// Plain double-precision causal GQA attention and its analytic backward (the test's reference).
+struct AttentionReference {
+    let d: AttentionTests.Dims
+    let q, k, v: [Float]
+    /// Output `[B, Tq, H, D]`, log-sum-exp `[B, H, Tq]` and probabilities `[B, H, Tq, T]`.
+    private(set) var out: [Double], lse: [Double], p: [Double]
+
+    init(_ d: AttentionTests.Dims, _ q: [Float], _ k: [Float], _ v: [Float]) {
+        (self.d, self.q, self.k, self.v) = (d, q, k, v)
+        out = [Double](repeating: 0, count: d.q)
+        lse = [Double](repeating: 0, count: d.B * d.H * d.tq)
+        p = [Double](repeating: 0, count: d.B * d.H * d.tq * d.T)
+        let scale = 1 / Double(d.D).squareRoot()
+        for b in 0..<d.B {
+            for h in 0..<d.H {
+                for i in 0..<d.tq {
+                    let visible = d.T - d.tq + i + 1, row = ((b * d.H + h) * d.tq + i) * d.T
+                    let s = (0..<visible).map { j in scale * dot(qIndex(b, i, h), kIndex(b, j, h)) }
+                    let m = s.max()!, z = s.reduce(0) { $0 + exp($1 - m) }
+                    lse[(b * d.H + h) * d.tq + i] = m + log(z)
+                    for j in 0..<visible { p[row + j] = exp(s[j] - m) / z }
+                    for e in 0..<d.D {
+                        out[qIndex(b, i, h) + e] = (0..<visible).reduce(0) { $0 + p[row + $1] * Double(v[kIndex(b, $1, h) + e]) }
+                    }
+                }
+            }
+        }
+    }
+
+    func qIndex(_ b: Int, _ i: Int, _ h: Int) -> Int { ((b * d.tq + i) * d.H + h) * d.D }
+    func kIndex(_ b: Int, _ j: Int, _ h: Int) -> Int { ((b * d.T + j) * d.KVH + h / (d.H / d.KVH)) * d.D }
+    func dot(_ qi: Int, _ ki: Int) -> Double { (0..<d.D).reduce(0) { $0 + Double(q[qi + $1]) * Double(k[ki + $1]) } }
+
+    /// dq, dk, dv for upstream gradient `dout` (training: Tq == T).
+    func backward(_ dout: [Float]) -> ([Double], [Double], [Double]) {
+        var dq = [Double](repeating: 0, count: d.q), dk = [Double](repeating: 0, count: d.kv), dv = dk
+        let scale = 1 / Double(d.D).squareRoot()
+        for b in 0..<d.B {
+            for h in 0..<d.H {
+                for i in 0..<d.tq {
+                    let row = ((b * d.H + h) * d.tq + i) * d.T, qi = qIndex(b, i, h)
+                    let dp = (0..<d.T).map { j in (0..<d.D).reduce(0.0) { $0 + Double(dout[qi + $1]) * Double(v[kIndex(b, j, h) + $1]) } }
+                    let delta = (0..<d.T).reduce(0.0) { $0 + p[row + $1] * dp[$1] }
+                    for j in 0..<d.T where p[row + j] != 0 {
+                        let kj = kIndex(b, j, h), ds = p[row + j] * (dp[j] - delta) * scale
+                        for e in 0..<d.D {
+                            dv[kj + e] += p[row + j] * Double(dout[qi + e])
+                            dq[qi + e] += ds * Double(k[kj + e])
+                            dk[kj + e] += ds * Double(q[qi + e])
+                        }
+                    }
+                }
+            }
+        }
+        return (dq, dk, dv)
     }
 }

@@ -5,30 +5,39 @@ import XCTest
 final class RMSNormTests: XCTestCase {
     let N = 3, C = 11  // C not a multiple of 8: exercises the scalar tails
 
-    func forward(_ x: [Float], _ w: [Float]) -> [Float] {
+    /// Both builds of the C row kernels.
+    let kernels: [KernelBuild] = [.generic, .best]
+
+    func forward(_ x: [Float], _ w: [Float], kernel: KernelBuild = .best) -> [Float] {
         var out = [Float](repeating: 0, count: N * C), rstd = [Float](repeating: 0, count: N)
-        rmsnormForward(&out, &rstd, x, w, N, C, eps: 1e-5)
+        rmsnormForward(&out, &rstd, x, w, N, C, eps: 1e-5, kernel: kernel)
         return out
     }
 
     func testForwardNormalisesRootMeanSquareToWeight() {
         let x = GradientCheck.randomFloats(N * C, seed: 4)
-        let out = forward(x, [Float](repeating: 1, count: C))
-        for n in 0..<N {
-            let ms = (0..<C).map { out[n * C + $0] * out[n * C + $0] }.reduce(0, +) / Float(C)
-            XCTAssertEqual(ms, 1, accuracy: 1e-3)
+        for kernel in kernels {
+            let out = forward(x, [Float](repeating: 1, count: C), kernel: kernel)
+            for n in 0..<N {
+                let ms = (0..<C).map { out[n * C + $0] * out[n * C + $0] }.reduce(0, +) / Float(C)
+                XCTAssertEqual(ms, 1, accuracy: 1e-3)
+            }
         }
     }
 
     func testBackwardMatchesFiniteDifferences() {
         let x = GradientCheck.randomFloats(N * C, seed: 4), w = GradientCheck.randomFloats(C, seed: 5)
         let proj = GradientCheck.randomFloats(N * C, seed: 6)
-        var out = [Float](repeating: 0, count: N * C), rstd = [Float](repeating: 0, count: N)
-        rmsnormForward(&out, &rstd, x, w, N, C, eps: 1e-5)
-        var dx = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0, count: C)
-        rmsnormBackward(&dx, &dw, proj, x, w, rstd, N, C, threads: 2)
-        XCTAssertLessThan(GradientCheck.relativeError(x, analytic: dx, eps: 1e-3) { GradientCheck.project(self.forward($0, w), proj) }, 1e-2)
-        XCTAssertLessThan(GradientCheck.relativeError(w, analytic: dw, eps: 1e-3) { GradientCheck.project(self.forward(x, $0), proj) }, 1e-2)
+        for kernel in kernels {
+            var out = [Float](repeating: 0, count: N * C), rstd = [Float](repeating: 0, count: N)
+            rmsnormForward(&out, &rstd, x, w, N, C, eps: 1e-5, kernel: kernel)
+            var dx = [Float](repeating: 0, count: N * C), dw = [Float](repeating: 0, count: C)
+            rmsnormBackward(&dx, &dw, proj, x, w, rstd, N, C, threads: 2, kernel: kernel)
+            let lossX = { (v: [Float]) in GradientCheck.project(self.forward(v, w, kernel: kernel), proj) }
+            let lossW = { (v: [Float]) in GradientCheck.project(self.forward(x, v, kernel: kernel), proj) }
+            XCTAssertLessThan(GradientCheck.relativeError(x, analytic: dx, eps: 1e-3, loss: lossX), 1e-2)
+            XCTAssertLessThan(GradientCheck.relativeError(w, analytic: dw, eps: 1e-3, loss: lossW), 1e-2)
+        }
     }
 
     /// Wide enough that the weight gradient splits into column blocks: two threads give the same
