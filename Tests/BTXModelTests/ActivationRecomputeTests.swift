@@ -79,6 +79,7 @@ final class ActivationRecomputeTests: XCTestCase {
         let keeping = try LlamaModel(config: c, parameters: p, batchSize: B, sequenceLength: T)
         XCTAssertTrue(recomputing.acts[2].qkv === recomputing.acts[0].qkv)
         XCTAssertTrue(recomputing.acts[2].residualMid === recomputing.acts[1].residualMid)
+        XCTAssertTrue(recomputing.acts[2].lse === recomputing.acts[0].lse)
         XCTAssertFalse(recomputing.acts[2].residual === recomputing.acts[1].residual)
         XCTAssertFalse(keeping.acts[2].qkv === keeping.acts[0].qkv)
         // And so do their feed-forward layers, dense and mixture.
