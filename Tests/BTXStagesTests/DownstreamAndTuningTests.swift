@@ -119,6 +119,10 @@ final class DownstreamAndTuningTests: XCTestCase {
         // Test ends mid-document: dev skips the rest of it.
         let midway = try HeldOutSplit.dev.range(of: validation, endOfDocument: 0, batchSize: 2, sequenceLength: 9, maxBatches: 3, domain: "d")
         XCTAssertEqual(midway.lowerBound, 56)
+        // A last document too long to skip: dev starts right after the test tokens.
+        var long = validation
+        for i in 50..<400 where long[i] == 0 { long[i] = 5 }
+        XCTAssertEqual(try HeldOutSplit.dev.range(of: long, endOfDocument: 0, batchSize: 2, sequenceLength: 9, maxBatches: 3, domain: "d"), 55..<400)
         XCTAssertThrowsError(try HeldOutSplit.dev.range(of: Array(validation.prefix(55)), endOfDocument: 0, batchSize: 2,
                                                         sequenceLength: 8, maxBatches: 3, domain: "math")) {
             XCTAssertTrue("\($0)".contains("domain 'math': the dev split needs at least 9 validation tokens after the test split's 49, the domain has 55"), "\($0)")
