@@ -8,13 +8,17 @@ import Foundation
 /// held-out sequences that the loss already scores, so it is cheap, deterministic and the same
 /// spans for every model (BTM included). Defaults for the default domains (`defaults`):
 /// - code: the identifier after a "." (attribute and method names: `self.items`, `os.path.join`);
-/// - knowledge: the term inside a cross-reference `{…}` (FOLDOC, WordNet's `[syn: {…}]`);
+/// - knowledge: the first synonym of a WordNet sense, `[syn: WORD, …]` (often the entry's headword,
+///   else the canonical member of its synonym set; FOLDOC's `{…}` cross-references lose their braces in
+///   the `dictd` format, and its `<subject>` tags are too rare in the sample);
 /// - math: the answer after "Answer:" (the worked steps are in context: reading the result off them).
 struct SpanTask: Equatable {
     /// Where a span ends.
     enum End: Equatable {
         /// A run of identifier characters ([A-Za-z0-9_], starting with a letter or '_').
         case identifier
+        /// The same after any spaces (a word token carries its leading space).
+        case word
         /// The rest of the line (up to, not including, "\n").
         case newline
         /// Up to (not including) this text.
@@ -31,6 +35,7 @@ struct SpanTask: Equatable {
         let marker = String(decoding: after, as: UTF8.self)
         switch end {
         case .identifier: return "identifier after '\(marker)'"
+        case .word: return "word after '\(marker)'"
         case .newline: return "rest of the line after '\(marker)'"
         case .literal(let text): return "text between '\(marker)' and '\(String(decoding: text, as: UTF8.self))'"
         }
@@ -44,20 +49,20 @@ struct SpanTask: Equatable {
     /// The tasks of the default domains (`downstream`'s default).
     static let defaults: [String: JSONValue] = [
         "code": ["after": ".", "end": "identifier"],
-        "knowledge": ["after": "{", "end": "}"],
+        "knowledge": ["after": "[syn:", "end": "word"],
         "math": ["after": "Answer:", "end": "newline"],
     ]
 
-    /// Param `downstream`: domain → `{after: TEXT, end: identifier|newline|TEXT}` (default `defaults`;
+    /// Param `downstream`: domain → `{after: TEXT, end: identifier|word|newline|TEXT}` (default `defaults`;
     /// `{}` turns the metric off).
     static func tasks(_ p: StageParams) throws -> [String: SpanTask] {
         try p.object("downstream", default: defaults).mapValues { value in
             guard let after = value["after"]?.stringValue, !after.isEmpty, let end = value["end"]?.stringValue, !end.isEmpty,
                   value.objectValue?.count == 2 else {
-                throw StageError.badParameter(field: "downstream", expected: "each domain's task as {after: TEXT, end: identifier|newline|TEXT}",
+                throw StageError.badParameter(field: "downstream", expected: "each domain's task as {after: TEXT, end: identifier|word|newline|TEXT}",
                                               actual: value.canonicalText)
             }
-            let kind: End = end == "identifier" ? .identifier : end == "newline" ? .newline : .literal(Array(end.utf8))
+            let kind: End = ["identifier": .identifier, "word": .word, "newline": .newline][end] ?? .literal(Array(end.utf8))
             return SpanTask(after: Array(after.utf8), end: kind)
         }
     }
@@ -106,7 +111,8 @@ struct SpanTask: Equatable {
         let limit = min(text.count, start + Self.maxSpanBytes + max(1, closing.count))
         var j = start
         switch end {
-        case .identifier:
+        case .identifier, .word:
+            while end == .word, j < limit, text[j] == 0x20 { j += 1 }
             guard j < text.count, Self.isIdentifierStart(text[j]) else { return nil }
             while j < limit, Self.isIdentifier(text[j]) { j += 1 }
             return j < text.count && j - start <= Self.maxSpanBytes ? j : nil  // the next character is seen
@@ -123,7 +129,7 @@ struct SpanTask: Equatable {
     /// The text that closes a `.newline` or `.literal` span.
     private var closing: [UInt8] {
         switch end {
-        case .identifier: return []
+        case .identifier, .word: return []
         case .newline: return [UInt8(ascii: "\n")]
         case .literal(let text): return text
         }

@@ -33,7 +33,7 @@ private final class ScriptedModel: EvaluatedModel {
 
 final class DownstreamAndTuningTests: XCTestCase {
     /// A toy vocabulary: token i spells `pieces[i]`; token 0 is EOS (no bytes).
-    private let pieces: [[UInt8]] = ["", "self", ".", "items", "(", ")", "\n", "Answer", ":", " 4", "2", "{", "abet", "}", " "].map { Array($0.utf8) }
+    private let pieces: [[UInt8]] = ["", "self", ".", "items", "(", ")", "\n", "Answer", ":", " 4", "2", "{", "abet", "}", " ", "[syn:", " abet", ","].map { Array($0.utf8) }
 
     private func ids(_ words: [String]) -> [Int32] {
         words.map { w in Int32(pieces.firstIndex(of: Array(w.utf8))!) }
@@ -54,6 +54,12 @@ final class DownstreamAndTuningTests: XCTestCase {
         let two = ids(["{", "abet", "}", " ", "{", "abet", "}", " "]) + ids(["self", ".", "items", "(", "{", "}", " ", "{"])
         // Row 0 has two spans; row 1 has an empty {} (not counted) and a code span knowledge ignores.
         XCTAssertEqual(knowledge.spans(two, batchSize: 2, sequenceLength: 7, pieces: pieces), [[0], [4]])
+        // A word span starts after the marker's spaces: the word token carries its own.
+        let synonym = SpanTask(after: Array("[syn:".utf8), end: .word)
+        let entry = ids(["[syn:", " abet", ",", "[syn:", " ", "abet", "}", "."])
+        XCTAssertEqual(synonym.spans(entry, batchSize: 1, sequenceLength: 7, pieces: pieces), [[0], [3, 4]])
+        XCTAssertEqual(code.spans(ids(["self", ".", " ", "items", "("]), batchSize: 1, sequenceLength: 4, pieces: pieces), [],
+                       "an identifier span does not skip spaces")
     }
 
     func testAModelThatKnowsTheAnswersScoresHigherThanOneThatDoesNot() throws {
