@@ -15,7 +15,7 @@ public enum ReportRenderer {
             + ["math acc.", "compute"]
         var best: [String: Double] = [:], bestTask: [String: Double] = [:]
         for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
-        for d in taskDomains { bestTask[d] = data.rows.compactMap { $0.tasks[d]?.accuracy }.max() }
+        for d in taskDomains { bestTask[d] = data.rows.compactMap { $0.tasks[d]?.accuracy }.filter { $0 > 0 }.max() }
         let bestMixed = data.rows.compactMap(\.mixedLoss).min()
         let rows = data.rows.map { row -> [Cell] in
             let losses = data.domains.map { d -> Cell in
@@ -66,8 +66,9 @@ public enum ReportRenderer {
     /// The whole report as Markdown.
     public static func markdown(_ data: ReportData) -> String {
         var lines = ["# \(data.title)", "", "Held-out loss (nats/token, lower is better; best per domain in bold), on each",
-                     "domain and on sequences that switch domain every 32–64 tokens (mixed-domain), math exact-match",
-                     "accuracy and training compute of each model's whole lineage.", ""]
+                     "domain and on sequences that switch domain every 32–64 tokens (mixed-domain), each domain's",
+                     "downstream task (exact spans, higher is better; see below the table), math exact-match accuracy",
+                     "(sampled answers) and training compute of each model's whole lineage.", ""]
         lines += table(data)
         let note = taskNote(data)
         if !note.isEmpty { lines += ["", note] }
@@ -90,7 +91,7 @@ public enum ReportRenderer {
     /// The whole report as one HTML page with inline SVG charts.
     public static func html(_ data: ReportData) -> String {
         var body = "<h1>\(escape(data.title))</h1>\n"
-        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), on each domain and on sequences that switch domain every 32–64 tokens (mixed-domain), math exact-match accuracy and training compute of each model's whole lineage.</p>\n"
+        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), on each domain and on sequences that switch domain every 32–64 tokens (mixed-domain), each domain's downstream task (exact spans, higher is better; see below the table), math exact-match accuracy (sampled answers) and training compute of each model's whole lineage.</p>\n"
         body += htmlTable(data)
         let note = taskNote(data)
         if !note.isEmpty { body += "<p>\(escape(note))</p>\n" }

@@ -50,6 +50,11 @@ final class ReportRendererTests: XCTestCase {
         let json = ReportRenderer.json(tasks)
         XCTAssertEqual(json["tasks"]?["code"], "identifier after '.'")
         XCTAssertEqual(json["rows"]?.arrayValue?[6]["tasks"]?["code"]?["correct"], 20)
+        var floor = rows
+        floor[0].tasks["code"] = SpanScore(correct: 0, total: 40)
+        floor[6].tasks["code"] = SpanScore(correct: 0, total: 40)
+        XCTAssertFalse(ReportRenderer.table(ReportData(title: "t", domains: ["code", "math"], rows: floor)).joined().contains("**0.0%**"),
+                       "nobody best at the floor")
         XCTAssertEqual(ReportRenderer.taskNote(data), "", "no task, no note")
         XCTAssertFalse(ReportRenderer.table(data)[0].contains("task"))
     }
