@@ -23,7 +23,7 @@ import Foundation
 /// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
-    static let version = 4  // 4: test/dev split, downstream span task per domain; 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
+    static let version = 6  // 6: knowledge task = a WordNet headword's part of speech; 5: span tasks score tokens too; 4: test/dev split, downstream span task per domain; 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
     static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
     /// What a row is in the BTX comparison (the report's claims look rows up by role).
     static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
@@ -76,7 +76,8 @@ struct EvaluateStage: StageKind {
             domains[corpus.domain] = result.json
             total += result.loss
             context.log(String(format: "%@ (%@): held-out loss %.4f (perplexity %.2f)", corpus.domain, split.rawValue, result.loss, Foundation.exp(result.loss))
-                        + (result.task.map { String(format: ", %@ %d/%d spans exact", tasks[corpus.domain]!.description, $0.correct, $0.total) } ?? ""))
+                        + (result.task.map { String(format: ", %@: %d/%d spans exact, %d/%d tokens top-1", tasks[corpus.domain]!.description,
+                                                                $0.correct, $0.total, $0.tokensCorrect, $0.tokens) } ?? ""))
             context.progress(step: d + 1, total: corpora.count + 2)
         }
         // What the scored sequences are: rows with equal `held_out` scored the same sequences (the

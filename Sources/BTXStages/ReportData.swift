@@ -63,8 +63,9 @@ public struct ReportRow: Equatable, Sendable {
         for (domain, value) in m.metadata["domains"]?.objectValue ?? [:] {
             losses[domain] = value["loss"]?.doubleValue
             sequences[domain] = value["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)
-            if let correct = value["task"]?["correct"]?.intValue, let total = value["task"]?["total"]?.intValue {
-                tasks[domain] = SpanScore(correct: Int(correct), total: Int(total))
+            if let task = value["task"], let correct = task["correct"]?.intValue, let total = task["total"]?.intValue {
+                tasks[domain] = SpanScore(correct: correct, total: total, tokensCorrect: task["tokens_correct"]?.intValue ?? 0,
+                                          tokens: task["tokens"]?.intValue ?? 0)
             }
         }
         sequences[EvaluateStage.mixedDomain] = m.metadata["mixed"]?["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)

@@ -11,11 +11,11 @@ public enum ReportRenderer {
     static func cells(_ data: ReportData) -> (header: [String], rows: [[Cell]]) {
         let mixed = data.rows.contains { $0.mixedLoss != nil }
         let taskDomains = data.taskDomains
-        let header = ["model"] + data.domains + ["average"] + (mixed ? ["mixed-domain"] : []) + taskDomains.map { "\($0) task" }
+        let header = ["model"] + data.domains + ["average"] + (mixed ? ["mixed-domain"] : []) + taskDomains.map { "\($0) task top-1 / exact" }
             + ["math acc.", "compute"]
         var best: [String: Double] = [:], bestTask: [String: Double] = [:]
         for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
-        for d in taskDomains { bestTask[d] = data.rows.compactMap { $0.tasks[d]?.accuracy }.filter { $0 > 0 }.max() }
+        for d in taskDomains { bestTask[d] = data.rows.compactMap { $0.tasks[d]?.tokenAccuracy }.filter { $0 > 0 }.max() }
         let bestMixed = data.rows.compactMap(\.mixedLoss).min()
         let rows = data.rows.map { row -> [Cell] in
             let losses = data.domains.map { d -> Cell in
@@ -25,7 +25,8 @@ public enum ReportRenderer {
             let math = row.mathAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
             let mixedCell = row.mixedLoss.map { Cell(text: String(format: "%.3f", $0), best: $0 == bestMixed) } ?? Cell(text: "–")
             let tasks = taskDomains.map { d in
-                row.tasks[d].map { Cell(text: String(format: "%.1f%%", 100 * $0.accuracy), best: $0.accuracy == bestTask[d]) } ?? Cell(text: "–")
+                row.tasks[d].map { Cell(text: String(format: "%.1f%% / %.1f%%", 100 * $0.tokenAccuracy, 100 * $0.accuracy),
+                                        best: $0.tokenAccuracy == bestTask[d]) } ?? Cell(text: "–")
             }
             return [Cell(text: row.name)] + losses + [Cell(text: String(format: "%.3f", row.averageLoss))]
                 + (mixed ? [mixedCell] : []) + tasks + [Cell(text: math), Cell(text: ReportData.flops(row.flops))]
@@ -46,12 +47,12 @@ public enum ReportRenderer {
         guard !domains.isEmpty else { return "" }
         let descriptions = domains.map { d -> String in
             let description = data.rows.lazy.compactMap { $0.taskDescriptions[d] }.first ?? "?"
-            let spans = data.rows.lazy.compactMap { $0.tasks[d]?.total }.first ?? 0
-            return "\(d): \(description) (\(spans) spans)"
+            let score = data.rows.lazy.compactMap { $0.tasks[d] }.first ?? SpanScore()
+            return "\(d): \(description) (\(score.total) spans, \(score.tokens) tokens)"
         }
-        return "Task columns: share of held-out spans the model completes exactly (its top-1 token right at every token of "
-            + "the span, given the true text before it; the same sequences as the loss; higher is better): "
-            + descriptions.joined(separator: "; ") + "."
+        return "Task columns: on the same held-out sequences as the loss, the spans after a marker, each token scored given "
+            + "the true text before it: top-1 = share of span tokens that are the model's most probable token, exact = share "
+            + "of spans with every token right (higher is better): " + descriptions.joined(separator: "; ") + "."
     }
 
     /// How the verdicts are decided (printed above the claims).

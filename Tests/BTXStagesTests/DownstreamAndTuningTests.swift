@@ -33,7 +33,7 @@ private final class ScriptedModel: EvaluatedModel {
 
 final class DownstreamAndTuningTests: XCTestCase {
     /// A toy vocabulary: token i spells `pieces[i]`; token 0 is EOS (no bytes).
-    private let pieces: [[UInt8]] = ["", "self", ".", "items", "(", ")", "\n", "Answer", ":", " 4", "2", "{", "abet", "}", " ", "[syn:", " abet", ","].map { Array($0.utf8) }
+    private let pieces: [[UInt8]] = ["", "self", ".", "items", "(", ")", "\n", "Answer", ":", " 4", "2", "{", "abet", "}", " ", "[syn:", " abet", ",", " 1:"].map { Array($0.utf8) }
 
     private func ids(_ words: [String]) -> [Int32] {
         words.map { w in Int32(pieces.firstIndex(of: Array(w.utf8))!) }
@@ -58,6 +58,10 @@ final class DownstreamAndTuningTests: XCTestCase {
         let synonym = SpanTask(after: Array("[syn:".utf8), end: .word)
         let entry = ids(["[syn:", " abet", ",", "[syn:", " ", "abet", "}", "."])
         XCTAssertEqual(synonym.spans(entry, batchSize: 1, sequenceLength: 7, pieces: pieces), [[0], [3, 4]])
+        // A literal end must be on the same line: the part of speech before " 1:", not a line further on.
+        let pos = SpanTask(after: Array("\n".utf8), end: .literal(Array(" 1:".utf8)))
+        let wordnet = ids(["abet", "\n", "items", " 1:", "abet", "\n", "abet", "\n", "items", " 1:"])
+        XCTAssertEqual(pos.spans(wordnet, batchSize: 1, sequenceLength: 9, pieces: pieces), [[1], [7]])
         XCTAssertEqual(code.spans(ids(["self", ".", " ", "items", "("]), batchSize: 1, sequenceLength: 4, pieces: pieces), [],
                        "an identifier span does not skip spaces")
     }
@@ -76,6 +80,8 @@ final class DownstreamAndTuningTests: XCTestCase {
         XCTAssertEqual(scores.map(\.total), [4, 4, 4])
         XCTAssertEqual(scores.map(\.correct), [4, 2, 0])
         XCTAssertEqual(scores[1].accuracy, 0.5)
+        XCTAssertEqual(scores.map(\.tokens), [6, 6, 6])  // two 2-token and two 1-token answers
+        XCTAssertEqual(scores.map(\.tokensCorrect), [6, 4, 0])
         XCTAssertEqual(scores[0].json["accuracy"]?.doubleValue, 1)
     }
 

@@ -40,8 +40,8 @@ final class SmokePipelineTests: XCTestCase {
 
         let report = try btx(["report", "smoke.yaml"], in: dir)
         XCTAssertTrue(report.stdout.contains("## Claims of the BTX paper"), report.stdout)
-        XCTAssertTrue(report.stdout.contains("| model | code | knowledge | math | average | mixed-domain | code task | knowledge task | math task | math acc. | compute |"), report.stdout)
-        XCTAssertTrue(report.stdout.contains("Task columns: share of held-out spans the model completes exactly"), report.stdout)
+        XCTAssertTrue(report.stdout.contains("| model | code | knowledge | math | average | mixed-domain | code task top-1 / exact | knowledge task top-1 / exact | math task top-1 / exact | math acc. | compute |"), report.stdout)
+        XCTAssertTrue(report.stdout.contains("Task columns: on the same held-out sequences as the loss, the spans after a marker"), report.stdout)
         XCTAssertTrue(report.stdout.contains("| BTM (ensemble) |"), report.stdout)
         let html = try String(contentsOfFile: dir.path("report/smoke/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg"), "the HTML report has its charts")
