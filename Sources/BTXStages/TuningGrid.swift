@@ -72,7 +72,9 @@ struct TuningGrid: Equatable {
             guard missing.isEmpty else {
                 throw StageError.failed("\(name) has no dev score at learning rate \(missing.joined(separator: ", ")): every method runs the whole grid")
             }
-            let winner = points.map(\.name).min { scored[$0]! < scored[$1]! }!
+            // NOTE: a diverged run (NaN loss) never wins.
+            let loss = { (point: String) in scored[point]!.isNaN ? Double.infinity : scored[point]! }
+            let winner = points.map(\.name).min { loss($0) < loss($1) }!
             return Method(name: name, role: roles[name]!, devLoss: scored, winner: winner)
         }
     }

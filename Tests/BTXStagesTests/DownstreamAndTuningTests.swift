@@ -161,6 +161,9 @@ final class DownstreamAndTuningTests: XCTestCase {
         XCTAssertEqual(grid.methods.map(\.name), ["dense", "btx"])
         XCTAssertEqual(grid.methods.map(\.winner), ["1e-3", "1e-4"])
         XCTAssertEqual(grid.learningRate(grid.methods[0].winner), 1e-3)
+        let diverged = try TuningGrid(points: points, evaluations: [evaluation("x", "1e-4", 3.3), evaluation("x", "1e-3", .nan),
+                                                                     evaluation("x", "1e-2", 3.2)])
+        XCTAssertEqual(diverged.methods[0].winner, "1e-2", "a NaN dev loss never wins")
         XCTAssertThrowsError(try TuningGrid(points: points, evaluations: test)) {
             XCTAssertTrue("\($0)".contains("was scored on the test split: tuning picks on the dev split only"), "\($0)")
         }

@@ -83,7 +83,7 @@ final class SmokePipelineTests: XCTestCase {
         XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
 
         let report = try btx(["report", "tune.yaml"], in: dir).stdout
-        XCTAssertTrue(report.contains("| method | lr 1e-4 | lr 3e-4 | lr 1e-3 | lr 3e-3 | winner |"), report)
+        XCTAssertTrue(report.contains("| method | lr 1e-4 | lr 3e-4 | lr 1e-3 | lr 3e-3 | lr 1e-2 | winner |"), report)
         for method in ["dense (matched)", "sparse upcycling (matched)", "BTX top-2"] {
             XCTAssertTrue(report.contains("| \(method) | "), "\(method) missing:\n\(report)")
         }
