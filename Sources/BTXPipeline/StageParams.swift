@@ -74,8 +74,9 @@ public struct StageParams: Sendable {
     }
 
     /// A list parameter.
-    public func array(_ name: String, default fallback: [JSONValue]? = nil) throws -> [JSONValue] {
-        try get(name, fallback, "a list", ParameterInfo(name, "list", fallback.map(JSONValue.array), placeholder: .array([]))) {
+    /// `example` is a valid value, for walking past the parameter when it is required (`btxpipe kinds`).
+    public func array(_ name: String, default fallback: [JSONValue]? = nil, example: [JSONValue] = []) throws -> [JSONValue] {
+        try get(name, fallback, "a list", ParameterInfo(name, "list", fallback.map(JSONValue.array), placeholder: .array(example))) {
             $0.arrayValue
         }
     }

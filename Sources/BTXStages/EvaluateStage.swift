@@ -5,21 +5,25 @@ import BTXStore
 import Foundation
 
 /// `evaluate`: held-out loss and perplexity per domain (with every sequence's loss, for the report's
-/// paired bootstrap), the same on mixed-domain sequences (`MixedDomainBatches`), math exact-match
-/// accuracy, routing statistics (MoE) and the compute that went into the model → an "evaluation"
-/// manifest the report reads.
+/// paired bootstrap), a downstream task per domain scored on the same sequences (`SpanTask`: exact
+/// match of the span after a marker, top-1 at every token), the same loss on mixed-domain sequences
+/// (`MixedDomainBatches`), math exact-match accuracy, routing statistics (MoE) and the compute that
+/// went into the model → an "evaluation" manifest the report reads. `split` (`HeldOutSplit`): `test`
+/// (default, what reports show) or `dev` (disjoint from test, for tuning; no math generation).
 ///
 /// Inputs: `model` (a model manifest, dense or MoE) or `experts` (a list: evaluated as a BTM ensemble),
 /// `data` (tokens manifests, one per domain), optionally `math` (a corpus with held-out problems) and
 /// `tokenizer` (needed for math). Params: `name` (the row label), `batch_size`, `sequence_length`,
 /// `role` (see `roles`), `expert_domain`, `expert_names` (an MoE's experts in order, for the routing
-/// heatmap), `max_batches` per domain, `math_problems`, `max_new_tokens`; for an ensemble `top_k`
+/// heatmap), `max_batches` per domain, `math_problems`, `max_new_tokens`, `split`, `downstream`
+/// (domain → `{after, end}`, see `SpanTask.tasks`), `grid_point` (the tuning grid item, for `tune`);
+/// for an ensemble `top_k`
 /// (0: all experts) and `btm_weighting` (`EnsembleWeighting`): `likelihood` (default) or `tfidf`,
 /// whose domain profiles come from the `data` inputs' training shards (one per expert, in the
 /// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
-    static let version = 3  // 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
+    static let version = 6  // 6: knowledge task = a WordNet headword's part of speech; 5: span tasks score tokens too; 4: test/dev split, downstream span task per domain; 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
     static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
     /// What a row is in the BTX comparison (the report's claims look rows up by role).
     static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
@@ -39,6 +43,9 @@ struct EvaluateStage: StageKind {
         _ = try params.double("temperature", default: 0.1, in: 1e-6...1e6)
         _ = try params.int("tfidf_tokens", default: 200_000, in: 1...1_000_000_000)
         _ = try params.int("mixed_seed", default: 1, in: 0...Int(Int32.max))
+        _ = try params.string("split", default: HeldOutSplit.test.rawValue, oneOf: HeldOutSplit.allCases.map(\.rawValue))
+        _ = try SpanTask.tasks(params)
+        _ = try params.string("grid_point", default: "")
     }
 
     func run(_ context: StageContext) throws -> Manifest {
@@ -48,25 +55,41 @@ struct EvaluateStage: StageKind {
         let (model, history) = try Self.load(context, corpora: corpora, batchSize: try p.int("batch_size", default: 8),
                                              sequenceLength: try p.int("sequence_length", default: 128))
         let maxBatches = try p.int("max_batches", default: 16), mixedSeed = try p.int("mixed_seed", default: 1)
+        let split = HeldOutSplit(rawValue: try p.string("split", default: HeldOutSplit.test.rawValue))!
+        let tokenizer = try Self.tokenizer(context)
+        let pieces = tokenizer.map { t in (0..<t.vocabSize).map { t.bytes(of: UInt32($0)) } } ?? []
+        let tasks = tokenizer == nil ? [:] : try SpanTask.tasks(p)
+        let held = try corpora.map { corpus -> [UInt32] in
+            guard let eos = tokenizer?.eos else {
+                guard split == .test else { throw StageError.failed("the dev split needs a tokenizer (input 'tokenizer') to find document ends") }
+                return Array(corpus.validation.prefix(HeldOutSplit.testTokenCount(batchSize: model.batchSize, sequenceLength: model.sequenceLength, maxBatches: maxBatches)))
+            }
+            return Array(corpus.validation[try split.range(of: corpus.validation, endOfDocument: eos, batchSize: model.batchSize,
+                                                           sequenceLength: model.sequenceLength, maxBatches: maxBatches, domain: corpus.domain)])
+        }
         var domains: [String: JSONValue] = [:], total = 0.0
         for (d, corpus) in corpora.enumerated() {
             try context.checkCancelled()
-            let batches = try Self.validationBatches(corpus.validation, model: model, domain: d)
-            let result = try Self.heldOut(model, batches: (0..<min(batches.count, maxBatches)).map(batches.batch), domain: d)
+            let batches = try Self.validationBatches(held[d], model: model, domain: d)
+            let result = try Self.heldOut(model, batches: (0..<min(batches.count, maxBatches)).map(batches.batch), domain: d,
+                                          task: tasks[corpus.domain], pieces: pieces)
             domains[corpus.domain] = result.json
             total += result.loss
-            context.log(String(format: "%@: held-out loss %.4f (perplexity %.2f)", corpus.domain, result.loss, Foundation.exp(result.loss)))
+            context.log(String(format: "%@ (%@): held-out loss %.4f (perplexity %.2f)", corpus.domain, split.rawValue, result.loss, Foundation.exp(result.loss))
+                        + (result.task.map { String(format: ", %@: %d/%d spans exact, %d/%d tokens top-1", tasks[corpus.domain]!.description,
+                                                                $0.correct, $0.total, $0.tokensCorrect, $0.tokens) } ?? ""))
             context.progress(step: d + 1, total: corpora.count + 2)
         }
         // What the scored sequences are: rows with equal `held_out` scored the same sequences (the
         // report's bootstrap pairs them), rows with different ones cannot be paired.
         let heldOut: JSONValue = [
             "batch_size": .int(Int64(model.batchSize)), "sequence_length": .int(Int64(model.sequenceLength)),
-            "max_batches": .int(Int64(maxBatches)), "mixed_seed": .int(Int64(mixedSeed)),
+            "max_batches": .int(Int64(maxBatches)), "mixed_seed": .int(Int64(mixedSeed)), "split": .string(split.rawValue),
             "validation": .array(context.inputList("data").map { .string($0.tensors["validation"].map { $0.object.hex } ?? "") }),
         ]
         var metadata: [String: JSONValue] = [
             "held_out": heldOut,
+            "split": .string(split.rawValue),
             "name": .string(try p.string("name")),
             "role": .string(try p.string("role", default: "variant")),
             "domains": .object(domains),
@@ -75,9 +98,12 @@ struct EvaluateStage: StageKind {
             "compute": ["flops": .double(history.flops), "tokens": .int(Int64(history.tokens))],
             "history": try history.json(),
         ]
+        if !tasks.isEmpty {
+            metadata["downstream"] = .object(tasks.filter { t in corpora.contains { $0.domain == t.key } }.mapValues { .string($0.description) })
+        }
         if corpora.count >= 2 {
             try context.checkCancelled()
-            let mixed = MixedDomainBatches(domains: corpora.map(\.validation), batchSize: model.batchSize,
+            let mixed = MixedDomainBatches(domains: held, batchSize: model.batchSize,
                                            sequenceLength: model.sequenceLength, count: maxBatches,
                                            seed: UInt64(mixedSeed))
             let result = try Self.heldOut(model, batches: mixed.batches, domain: corpora.count)
@@ -87,9 +113,12 @@ struct EvaluateStage: StageKind {
         context.progress(step: corpora.count + 1, total: corpora.count + 2)
         let expertDomain = try p.string("expert_domain", default: "")
         if !expertDomain.isEmpty { metadata["expert_domain"] = .string(expertDomain) }
+        let gridPoint = try p.string("grid_point", default: "")
+        if !gridPoint.isEmpty { metadata["grid_point"] = .string(gridPoint) }
         let expertNames = try p.strings("expert_names", default: [])
         if !expertNames.isEmpty { metadata["expert_names"] = .array(expertNames.map { .string($0) }) }
-        if let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
+        // NOTE: the held-out math problems are test data: a dev evaluation does not look at them.
+        if split == .test, let accuracy = try MathAccuracy.measure(context, model: model) { metadata["math"] = accuracy }
         context.progress(step: corpora.count + 2, total: corpora.count + 2)
         if let routing = model.routing(domains: corpora.map(\.domain) + (corpora.count >= 2 ? [Self.mixedDomain] : [])) {
             metadata["routing"] = routing
@@ -118,12 +147,16 @@ struct EvaluateStage: StageKind {
     /// Held-out scoring of one set of sequences: every sequence's mean cross-entropy (nats per token).
     struct HeldOut {
         var sequenceLosses: [Double]
+        /// The downstream span task's score on these sequences (nil without a task).
+        var task: SpanScore? = nil
         /// Mean over tokens (every sequence has T tokens, so also the mean of the sequence losses).
         var loss: Double { sequenceLosses.reduce(0, +) / Double(max(sequenceLosses.count, 1)) }
         /// `{"loss", "perplexity", "sequence_losses"}` as the evaluation manifest stores it.
         var json: JSONValue {
-            ["loss": .double(loss), "perplexity": .double(Foundation.exp(loss)),
-             "sequence_losses": .array(sequenceLosses.map { .double(($0 * 1e6).rounded() / 1e6) })]
+            var out: [String: JSONValue] = ["loss": .double(loss), "perplexity": .double(Foundation.exp(loss)),
+                                            "sequence_losses": .array(sequenceLosses.map { .double(($0 * 1e6).rounded() / 1e6) })]
+            if let task { out["task"] = task.json }
+            return .object(out)
         }
     }
 
@@ -136,20 +169,34 @@ struct EvaluateStage: StageKind {
         }
     }
 
-    /// Scores `batches` (B × (T+1) tokens each), labelled `domain` for the routing statistics.
-    static func heldOut(_ model: EvaluatedModel, batches: [[Int32]], domain: Int) throws -> HeldOut {
+    /// Scores `batches` (B × (T+1) tokens each), labelled `domain` for the routing statistics, and
+    /// `task`'s spans in them (tokens spelled by `pieces`).
+    static func heldOut(_ model: EvaluatedModel, batches: [[Int32]], domain: Int, task: SpanTask? = nil,
+                        pieces: [[UInt8]] = []) throws -> HeldOut {
         let B = model.batchSize, T = model.sequenceLength
-        var probs = [Float](repeating: 0, count: B * T)
-        var losses = [Double]()
+        var probs = [Float](repeating: 0, count: B * T), top1 = [Bool](repeating: false, count: B * T)
+        var losses = [Double](), score = task.map { _ in SpanScore() }
         for batch in batches {
-            try model.targetProbabilities(batch, domain: domain, into: &probs)
+            try model.targetProbabilities(batch, domain: domain, into: &probs, top1: &top1)
+            if let task { score!.add(task.spans(batch, batchSize: B, sequenceLength: T, pieces: pieces), top1: top1) }
             for b in 0..<B {
                 var sum = 0.0
                 for t in 0..<T { sum -= Foundation.log(max(Double(probs[b * T + t]), 1e-30)) }
                 losses.append(sum / Double(T))
             }
         }
-        return HeldOut(sequenceLosses: losses)
+        return HeldOut(sequenceLosses: losses, task: score)
+    }
+
+    /// The tokenizer of input `tokenizer`, else of the `model` or the first expert (nil when none carries one).
+    static func tokenizer(_ context: StageContext) throws -> HFTokenizer? {
+        for input in ["tokenizer", "model"] where context.inputs[input]?.objects["tokenizer.json"] != nil {
+            return try ModelTokenizer.load(context, input: input).0
+        }
+        guard let expert = context.inputList("experts").first, expert.objects["tokenizer.json"] != nil else { return nil }
+        do { return try HFTokenizerFile.tokenizer(expert, store: context.store) } catch {
+            throw StageError.failed("input 'experts.0': \(error)")
+        }
     }
 
     /// The model to evaluate: `model` (dense or MoE) or the `experts` list as a BTM ensemble; with

@@ -14,12 +14,21 @@ protocol EvaluatedModel: AnyObject {
     /// The longest context generation may use (prompt + new tokens): `max_position_embeddings`.
     var maxContext: Int { get }
     /// `out[b·T + t]` = probability of token `t + 1` of row `b` given tokens `0...t`, for a batch of
-    /// B rows of T + 1 tokens. `domain` labels the batch for routing statistics.
-    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws
+    /// B rows of T + 1 tokens, and `top1[b·T + t]` = no token is more probable than it (the model's
+    /// greedy choice). `domain` labels the batch for routing statistics.
+    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float], top1: inout [Bool]) throws
     /// A greedy continuation of `prompt` (stopping after `isDone` says so or at `maxNewTokens`).
     func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>, isDone: ([Int32]) -> Bool) throws -> [Int32]
     /// Routing statistics gathered so far (MoE models), nil for models without a router.
     func routing(domains: [String]) -> JSONValue?
+}
+
+extension EvaluatedModel {
+    /// The target probabilities alone (`top1` computed and dropped).
+    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws {
+        var top1 = [Bool](repeating: false, count: out.count)
+        try targetProbabilities(batch, domain: domain, into: &out, top1: &top1)
+    }
 }
 
 /// One dense model (or one MoE model whose layers come from `feedForward`).
@@ -44,13 +53,17 @@ final class SingleModel: EvaluatedModel {
                                training: false, threads: threads, feedForward: feedForward)
     }
 
-    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws {
+    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float], top1: inout [Bool]) throws {
         _ = try batch.withUnsafeBufferPointer { try model.forward(sequences: $0) }
         let B = batchSize, T = sequenceLength, V = config.vocabSize
         let probs = model.logits  // probabilities after the loss
-        out.withUnsafeMutableBufferPointer { out in
-            for b in 0..<B {
-                for t in 0..<T { out[b * T + t] = probs[(b * T + t) * V + Int(batch[b * (T + 1) + t + 1])] }
+        for b in 0..<B {
+            for t in 0..<T {
+                let row = (b * T + t) * V, p = probs[row + Int(batch[b * (T + 1) + t + 1])]
+                out[b * T + t] = p
+                var beaten = false
+                for v in 0..<V where probs[row + v] > p { beaten = true; break }
+                top1[b * T + t] = !beaten
             }
         }
     }
@@ -103,9 +116,10 @@ final class EnsembleModel: EvaluatedModel {
         scratch = experts.map { [Float](repeating: 0, count: $0.batchSize * $0.sequenceLength) }
     }
 
-    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws {
-        for e in experts.indices { try experts[e].targetProbabilities(batch, domain: domain, into: &scratch[e]) }
-        let B = batchSize, T = sequenceLength, E = experts.count
+    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float], top1: inout [Bool]) throws {
+        for e in experts.indices { try experts[e].targetProbabilities(batch, domain: domain, into: &scratch[e], top1: &top1) }
+        let B = batchSize, T = sequenceLength, E = experts.count, V = experts[0].config.vocabSize
+        let distributions = experts.map { $0.model.logits }  // each expert's [B·T, V] probabilities
         // scores: log posterior (likelihood) or cosine / temperature (tf-idf) of the context 0...t
         var scores = [Double](repeating: 0, count: E), weights = [Double](repeating: 0, count: E)
         var context: DomainTfIdf.Context?
@@ -123,11 +137,25 @@ final class EnsembleModel: EvaluatedModel {
                 var p = 0.0
                 for e in 0..<E { p += weights[e] * Double(scratch[e][b * T + t]) }
                 out[b * T + t] = Float(p)
+                top1[b * T + t] = Self.isTop1(p, row: (b * T + t) * V, vocabularySize: V, weights: weights,
+                                                distributions: distributions)
                 if case .likelihood = weighting {
                     for e in 0..<E { scores[e] += Foundation.log(max(Double(scratch[e][b * T + t]), 1e-30)) }
                 }
             }
         }
+    }
+
+    /// True when no token's mixed probability exceeds `p` (the target's) at the position whose
+    /// distributions start at `row`: the mixture Σₑ wₑ·pₑ(v), summed in the same order as the target's.
+    static func isTop1(_ p: Double, row: Int, vocabularySize V: Int, weights: [Double],
+                       distributions: [UnsafeBufferPointer<Float>]) -> Bool {
+        for v in 0..<V {
+            var q = 0.0
+            for e in weights.indices where weights[e] > 0 { q += weights[e] * Double(distributions[e][row + v]) }
+            if q > p { return false }
+        }
+        return true
     }
 
     /// Softmax of `scores` over its `topK` largest entries (others 0; ties to the lower index).

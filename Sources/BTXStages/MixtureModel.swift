@@ -23,9 +23,9 @@ final class MixtureModel: EvaluatedModel {
                                   threads: threads, feedForward: MoEParameters.feedForward(moe, statistics: statistics))
     }
 
-    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws {
+    func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float], top1: inout [Bool]) throws {
         statistics.rowDomains.pointer.update(repeating: Int32(domain), count: statistics.rowDomains.count)
-        try scoring.targetProbabilities(batch, domain: domain, into: &out)
+        try scoring.targetProbabilities(batch, domain: domain, into: &out, top1: &top1)
     }
 
     func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>, isDone: ([Int32]) -> Bool) throws -> [Int32] {

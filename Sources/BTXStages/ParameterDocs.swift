@@ -35,6 +35,11 @@ public enum ParameterDocs {
         "import.revision": "a label for the checkpoint's revision, kept in the manifest",
         "init.config": "the Llama config (hidden_size, num_hidden_layers, …), e.g. ${models.s}",
         "upcycle.experts": "how many copies of the seed's feed-forward block become experts",
+        "evaluate.split": "held-out tokens to score: test (what reports show) or dev (disjoint from test, for tuning)",
+        "evaluate.downstream": "per domain, the span task scored on the held-out text: {after: TEXT, end: identifier|word|newline|TEXT, label} ({}: none)",
+        "evaluate.grid_point": "the tuning grid item the model was trained at (read by tune)",
+        "tune.title": "the tuning report's title",
+        "tune.grid": "the learning-rate grid: a list of {name, learning_rate}, name = the training stages' foreach item",
         "evaluate.top_k": "BTM ensemble: use only the k best-fitting experts per sequence (0: all)",
         "evaluate.temperature": "BTM tf-idf weighting: softmax temperature over domain similarity",
     ]

@@ -23,6 +23,10 @@ public struct ReportRow: Equatable, Sendable {
     public var heldOut: JSONValue?
     /// Math exact-match accuracy (nil when not measured).
     public var mathAccuracy: Double?
+    /// The downstream span task per domain (`SpanTask`): spans answered exactly, on the held-out sequences.
+    public var tasks: [String: SpanScore] = [:]
+    /// What each domain's task asks (`SpanTask.description`).
+    public var taskDescriptions: [String: String] = [:]
     /// Training FLOPs of the model's whole lineage.
     public var flops: Double
     /// Routing: per layer, domain → fraction of its tokens sent to each expert (MoE rows only).
@@ -55,10 +59,14 @@ public struct ReportRow: Equatable, Sendable {
         guard m.kind == "evaluation", let name = m.metadata["name"]?.stringValue else {
             throw StageError.failed("input '\(input)' is a '\(m.kind)' manifest, expected an evaluation")
         }
-        var losses: [String: Double] = [:], sequences: [String: [Double]] = [:]
+        var losses: [String: Double] = [:], sequences: [String: [Double]] = [:], tasks: [String: SpanScore] = [:]
         for (domain, value) in m.metadata["domains"]?.objectValue ?? [:] {
             losses[domain] = value["loss"]?.doubleValue
             sequences[domain] = value["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)
+            if let task = value["task"], let correct = task["correct"]?.intValue, let total = task["total"]?.intValue {
+                tasks[domain] = SpanScore(correct: correct, total: total, tokensCorrect: task["tokens_correct"]?.intValue ?? 0,
+                                          tokens: task["tokens"]?.intValue ?? 0)
+            }
         }
         sequences[EvaluateStage.mixedDomain] = m.metadata["mixed"]?["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)
         // routing: {"domains": [names], "fractions": [layer][domain][expert]} (see `MixtureModel.routing`).
@@ -82,6 +90,8 @@ public struct ReportRow: Equatable, Sendable {
                   history: try m.metadata["history"].map(TrainingHistory.init(json:)) ?? TrainingHistory(),
                   sequenceLosses: sequences, mixedLoss: m.metadata["mixed"]?["loss"]?.doubleValue)
         heldOut = m.metadata["held_out"]
+        self.tasks = tasks
+        taskDescriptions = (m.metadata["downstream"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
 
     /// Per layer, the busiest expert's load over the mean load (1 = perfectly balanced), with the
@@ -137,6 +147,9 @@ public struct ReportData: Equatable, Sendable {
     }
 
     func row(role: String) -> ReportRow? { rows.first { $0.role == role } }
+
+    /// The domains (in column order) for which some row has a downstream task score.
+    var taskDomains: [String] { domains.filter { d in rows.contains { $0.tasks[d] != nil } } }
 
     /// The paper's claims, each decided by a paired bootstrap over the held-out sequences.
     public var claims: [Claim] {

@@ -10,9 +10,12 @@ public enum ReportRenderer {
     /// The results table's header and cells, from the data (both the Markdown and the HTML table).
     static func cells(_ data: ReportData) -> (header: [String], rows: [[Cell]]) {
         let mixed = data.rows.contains { $0.mixedLoss != nil }
-        let header = ["model"] + data.domains + ["average"] + (mixed ? ["mixed-domain"] : []) + ["math acc.", "compute"]
-        var best: [String: Double] = [:]
+        let taskDomains = data.taskDomains
+        let header = ["model"] + data.domains + ["average"] + (mixed ? ["mixed-domain"] : []) + taskDomains.map { "\($0) task top-1 / exact" }
+            + ["math acc.", "compute"]
+        var best: [String: Double] = [:], bestTask: [String: Double] = [:]
         for d in data.domains { best[d] = data.rows.compactMap { $0.losses[d] }.min() }
+        for d in taskDomains { bestTask[d] = data.rows.compactMap { $0.tasks[d]?.tokenAccuracy }.filter { $0 > 0 }.max() }
         let bestMixed = data.rows.compactMap(\.mixedLoss).min()
         let rows = data.rows.map { row -> [Cell] in
             let losses = data.domains.map { d -> Cell in
@@ -21,8 +24,12 @@ public enum ReportRenderer {
             }
             let math = row.mathAccuracy.map { String(format: "%.1f%%", 100 * $0) } ?? "–"
             let mixedCell = row.mixedLoss.map { Cell(text: String(format: "%.3f", $0), best: $0 == bestMixed) } ?? Cell(text: "–")
+            let tasks = taskDomains.map { d in
+                row.tasks[d].map { Cell(text: String(format: "%.1f%% / %.1f%%", 100 * $0.tokenAccuracy, 100 * $0.accuracy),
+                                        best: $0.tokenAccuracy == bestTask[d]) } ?? Cell(text: "–")
+            }
             return [Cell(text: row.name)] + losses + [Cell(text: String(format: "%.3f", row.averageLoss))]
-                + (mixed ? [mixedCell] : []) + [Cell(text: math), Cell(text: ReportData.flops(row.flops))]
+                + (mixed ? [mixedCell] : []) + tasks + [Cell(text: math), Cell(text: ReportData.flops(row.flops))]
         }
         return (header, rows)
     }
@@ -32,6 +39,20 @@ public enum ReportRenderer {
         let (header, rows) = cells(data)
         return ["| " + header.joined(separator: " | ") + " |", "|" + header.map { _ in "---" }.joined(separator: "|") + "|"]
             + rows.map { "| " + $0.map { $0.best ? "**\($0.text)**" : $0.text }.joined(separator: " | ") + " |" }
+    }
+
+    /// What the "<domain> task" columns measure, one sentence (empty when no row has a task).
+    static func taskNote(_ data: ReportData) -> String {
+        let domains = data.taskDomains
+        guard !domains.isEmpty else { return "" }
+        let descriptions = domains.map { d -> String in
+            let description = data.rows.lazy.compactMap { $0.taskDescriptions[d] }.first ?? "?"
+            let score = data.rows.lazy.compactMap { $0.tasks[d] }.first ?? SpanScore()
+            return "\(d): \(description) (\(score.total) spans, \(score.tokens) tokens)"
+        }
+        return "Task columns: on the same held-out sequences as the loss, the spans after a marker, each token scored given "
+            + "the true text before it: top-1 = share of span tokens that are the model's most probable token, exact = share "
+            + "of spans with every token right (higher is better): " + descriptions.joined(separator: "; ") + "."
     }
 
     /// How the verdicts are decided (printed above the claims).
@@ -46,9 +67,12 @@ public enum ReportRenderer {
     /// The whole report as Markdown.
     public static func markdown(_ data: ReportData) -> String {
         var lines = ["# \(data.title)", "", "Held-out loss (nats/token, lower is better; best per domain in bold), on each",
-                     "domain and on sequences that switch domain every 32–64 tokens (mixed-domain), math exact-match",
-                     "accuracy and training compute of each model's whole lineage.", ""]
+                     "domain and on sequences that switch domain every 32–64 tokens (mixed-domain), each domain's",
+                     "downstream task (exact spans, higher is better; see below the table), math exact-match accuracy",
+                     "(sampled answers) and training compute of each model's whole lineage.", ""]
         lines += table(data)
+        let note = taskNote(data)
+        if !note.isEmpty { lines += ["", note] }
         lines += ["", "## Claims of the BTX paper", "", claimsNote, ""] + claimLines(data)
         for row in data.rows {
             guard let layers = row.routing, !layers.isEmpty else { continue }
@@ -68,8 +92,10 @@ public enum ReportRenderer {
     /// The whole report as one HTML page with inline SVG charts.
     public static func html(_ data: ReportData) -> String {
         var body = "<h1>\(escape(data.title))</h1>\n"
-        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), on each domain and on sequences that switch domain every 32–64 tokens (mixed-domain), math exact-match accuracy and training compute of each model's whole lineage.</p>\n"
+        body += "<p>Held-out loss (nats/token, lower is better; best per domain in bold), on each domain and on sequences that switch domain every 32–64 tokens (mixed-domain), each domain's downstream task (exact spans, higher is better; see below the table), math exact-match accuracy (sampled answers) and training compute of each model's whole lineage.</p>\n"
         body += htmlTable(data)
+        let note = taskNote(data)
+        if !note.isEmpty { body += "<p>\(escape(note))</p>\n" }
         body += "<h2>Claims of the BTX paper</h2>\n<p>\(escape(claimsNote))</p>\n<ol>\n"
         for c in data.claims {
             let cls = ["held": "held", "not held": "not", "inconclusive": "inc"][c.verdict] ?? "na"
@@ -106,6 +132,7 @@ public enum ReportRenderer {
             if let d = r.expertDomain { o["expert_domain"] = .string(d) }
             if let a = r.mathAccuracy { o["math_accuracy"] = .double(a) }
             if let m = r.mixedLoss { o["mixed_loss"] = .double(m) }
+            if !r.tasks.isEmpty { o["tasks"] = .object(r.tasks.mapValues(\.json)) }
             if let layers = r.routing, !layers.isEmpty {
                 // [layer][domain][expert], domains in the report's order.
                 o["routing"] = .object(["experts": .array(r.routingExperts.map { .string($0) }),
@@ -121,7 +148,9 @@ public enum ReportRenderer {
             ["statement": .string(c.statement), "verdict": .string(c.verdict), "evidence": .string(c.evidence),
              "held": c.held.map(JSONValue.bool) ?? .null]
         }
-        return ["title": .string(data.title), "domains": .array(data.domains.map { .string($0) }),
+        var tasks: [String: JSONValue] = [:]
+        for d in data.taskDomains { tasks[d] = data.rows.lazy.compactMap { $0.taskDescriptions[d] }.first.map(JSONValue.string) }
+        return ["title": .string(data.title), "domains": .array(data.domains.map { .string($0) }), "tasks": .object(tasks),
                 "rows": .array(rows), "claims": .array(claims), "curves": ReportCurves(data).json]
     }
 

@@ -6,7 +6,7 @@ import Foundation
 /// row order) as `report.md`, a self-contained `report.html` and `report.json` objects.
 struct ReportStage: StageKind {
     static let name = "report"
-    static let version = 3  // 3: claims by paired bootstrap, claim 5, mixed-domain column; 2: curves against tokens and FLOPs per comparison; report.json carries all the HTML shows
+    static let version = 4  // 4: a downstream task column per domain; 3: claims by paired bootstrap, claim 5, mixed-domain column; 2: curves against tokens and FLOPs per comparison; report.json carries all the HTML shows
     static let summary = "results table, loss curves, routing heatmaps and the paper's claims"
 
     func validate(_ params: StageParams) throws {
@@ -20,7 +20,7 @@ struct ReportStage: StageKind {
         objects["report.md"] = try context.store.putObject(Data(markdown.utf8))
         objects["report.html"] = try context.store.putObject(Data(ReportRenderer.html(data).utf8))
         objects["report.json"] = try context.store.putObject(ReportRenderer.json(data).canonicalData)
-        for line in ReportRenderer.table(data) + [""] + ReportRenderer.claimLines(data) { context.log(line) }
+        for line in ReportRenderer.table(data) + [""] + [ReportRenderer.taskNote(data), ""] + ReportRenderer.claimLines(data) { context.log(line) }
         let held = data.claims.filter { $0.held == true }.count
         context.metric("claims_held", .int(Int64(held)))
         return Manifest(kind: "report", objects: objects,

@@ -19,6 +19,7 @@ public enum StageCatalog {
         BTMStage.self,
         EvaluateStage.self,
         ReportStage.self,
+        TuneStage.self,
         ImportStage.self,
     ])
 }

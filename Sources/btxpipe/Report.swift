@@ -4,7 +4,8 @@ import BTXStages
 import BTXStore
 import Foundation
 
-/// `btxpipe report PIPELINE`: prints the results table and claims of the pipeline's `report` stage,
+/// `btxpipe report PIPELINE`: prints the results table and claims of the pipeline's `report` stage (or
+/// the learning-rate grid of its `tune` stage),
 /// writes `report.md`, `report.html` and `report.json` under `report/<pipeline>/` and prints the
 /// HTML's path, then each stage's wall time from its run record.
 ///
@@ -16,7 +17,7 @@ struct Report: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
-    @Option(name: .long, help: "The report stage (default: the last stage of kind 'report').")
+    @Option(name: .long, help: "The report stage (default: the last stage of kind 'report' or 'tune').")
     var stage: String?
 
     @Option(name: .long, help: "Where to write the report files (default: report/<pipeline>/).")
@@ -25,8 +26,8 @@ struct Report: ParsableCommand {
     func run() throws {
         try CommandFailure.report {
             let session = try PipelineSession(options)
-            let name = try stage ?? session.spec.stages.last { $0.kind == "report" }?.name
-                ?? { throw CommandFailure.usage("the pipeline has no stage of kind 'report'") }()
+            let name = try stage ?? session.spec.stages.last { ["report", "tune"].contains($0.kind) }?.name
+                ?? { throw CommandFailure.usage("the pipeline has no stage of kind 'report' or 'tune'") }()
             let instance = try session.stage(name)
             let plan = try session.fullPlan()
             guard let key = plan.first(where: { $0.stage == instance.name })?.key?.hash,

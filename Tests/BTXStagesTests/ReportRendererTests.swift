@@ -33,6 +33,34 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertEqual(table.count, 2 + 7)
     }
 
+    func testTaskColumnsShowEachDomainsExactSpansWithTheBestInBold() {
+        var rows = data.rows
+        rows[0].tasks = ["code": SpanScore(correct: 10, total: 40, tokensCorrect: 30, tokens: 60),
+                         "math": SpanScore(correct: 5, total: 20, tokensCorrect: 40, tokens: 50)]
+        rows[0].taskDescriptions = ["code": "identifier after '.'", "math": "rest of the line after 'Answer:'"]
+        rows[6].tasks = ["code": SpanScore(correct: 20, total: 40, tokensCorrect: 45, tokens: 60),
+                         "math": SpanScore(correct: 2, total: 20, tokensCorrect: 20, tokens: 50)]
+        let tasks = ReportData(title: "t", domains: ["code", "math"], rows: rows)
+        let table = ReportRenderer.table(tasks)
+        XCTAssertEqual(table[0], "| model | code | math | average | code task top-1 / exact | math task top-1 / exact | math acc. | compute |")
+        XCTAssertEqual(table[2], "| seed | 3.000 | 3.000 | 3.000 | 50.0% / 25.0% | **80.0% / 25.0%** | – | 1.00 PFLOP |")
+        XCTAssertEqual(table[3], "| expert code | **2.000** | 3.500 | 2.750 | – | – | – | 2.00 PFLOP |")
+        XCTAssertEqual(table[8], "| BTX top-2 | 2.100 | 1.600 | 1.850 | **75.0% / 50.0%** | 40.0% / 10.0% | 30.0% | 4.00 PFLOP |")
+        XCTAssertTrue(ReportRenderer.taskNote(tasks).contains("code: identifier after '.' (40 spans, 60 tokens); math: rest of the line after 'Answer:' (20 spans, 50 tokens)"),
+                      ReportRenderer.taskNote(tasks))
+        XCTAssertTrue(ReportRenderer.markdown(tasks).contains(ReportRenderer.taskNote(tasks)))
+        let json = ReportRenderer.json(tasks)
+        XCTAssertEqual(json["tasks"]?["code"], "identifier after '.'")
+        XCTAssertEqual(json["rows"]?.arrayValue?[6]["tasks"]?["code"]?["correct"], 20)
+        var floor = rows
+        floor[0].tasks["code"] = SpanScore(correct: 0, total: 40, tokensCorrect: 0, tokens: 60)
+        floor[6].tasks["code"] = SpanScore(correct: 0, total: 40, tokensCorrect: 0, tokens: 60)
+        XCTAssertFalse(ReportRenderer.table(ReportData(title: "t", domains: ["code", "math"], rows: floor)).joined().contains("**0.0%"),
+                       "nobody best at the floor")
+        XCTAssertEqual(ReportRenderer.taskNote(data), "", "no task, no note")
+        XCTAssertFalse(ReportRenderer.table(data)[0].contains("task"))
+    }
+
     func testClaimLinesGiveVerdictsWithTheirIntervals() {
         let lines = ReportRenderer.claimLines(data)
         XCTAssertEqual(lines[0], "1. **held** — Each expert beats the seed on its own domain and is worse than the other experts on theirs. (own-domain loss minus seed's, 95% interval: expert code -1.000 [-1.000, -1.000]; expert math -1.500 [-1.500, -1.500]; every expert is worse than the domain's own expert elsewhere)")

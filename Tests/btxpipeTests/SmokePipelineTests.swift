@@ -40,7 +40,8 @@ final class SmokePipelineTests: XCTestCase {
 
         let report = try btx(["report", "smoke.yaml"], in: dir)
         XCTAssertTrue(report.stdout.contains("## Claims of the BTX paper"), report.stdout)
-        XCTAssertTrue(report.stdout.contains("| model | code | knowledge | math | average | mixed-domain | math acc. | compute |"), report.stdout)
+        XCTAssertTrue(report.stdout.contains("| model | code | knowledge | math | average | mixed-domain | code task top-1 / exact | knowledge task top-1 / exact | math task top-1 / exact | math acc. | compute |"), report.stdout)
+        XCTAssertTrue(report.stdout.contains("Task columns: on the same held-out sequences as the loss, the spans after a marker"), report.stdout)
         XCTAssertTrue(report.stdout.contains("| BTM (ensemble) |"), report.stdout)
         let html = try String(contentsOfFile: dir.path("report/smoke/report.html"), encoding: .utf8)
         XCTAssertTrue(html.contains("<svg"), "the HTML report has its charts")
@@ -50,6 +51,46 @@ final class SmokePipelineTests: XCTestCase {
         let keys = Set((json as? [String: Any] ?? [:]).keys)
         XCTAssertTrue(keys.isSuperset(of: ["rows", "claims", "curves", "wall_times"]), "\(keys)")
         try checkMetrics(in: dir)
+    }
+
+    /// pipelines/tune.yaml's grid on the smoke pipeline's sizes: every method trains at every rate, is
+    /// scored on the dev split and gets a winner; a rerun recomputes nothing; `report` prints the grid.
+    func testTuneGridPicksEachMethodsRateOnDevThenRerunsNothing() throws {
+        let dir = try TemporaryDirectory()
+        let smoke = try String(contentsOf: pipelines.appendingPathComponent("smoke.yaml"), encoding: .utf8)
+        try smoke.write(toFile: dir.path("smoke.yaml"), atomically: false, encoding: .utf8)
+        // smoke.yaml plus the vars btx.yaml has and tune.yaml uses.
+        try """
+        extends: smoke.yaml
+        name: smoke-base
+        vars:
+          seed: 1
+          train: {batch_size: 4, sequence_length: 32}
+          finetune: {steps: 6, warmup_steps: 2}
+        """.write(toFile: dir.path("smoke-base.yaml"), atomically: false, encoding: .utf8)
+        let tune = try String(contentsOf: pipelines.appendingPathComponent("tune.yaml"), encoding: .utf8)
+        let dropped = ["  mix-hidden: null", "  btx-hidden: null"]  // stages btx.yaml has and smoke.yaml lacks
+        XCTAssertTrue(tune.contains("extends: btx.yaml") && dropped.allSatisfy(tune.contains), "tune.yaml changed shape")
+        try tune.replacingOccurrences(of: "extends: btx.yaml", with: "extends: smoke-base.yaml")
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { !dropped.contains(String($0)) }
+            .joined(separator: "\n").write(toFile: dir.path("tune.yaml"), atomically: false, encoding: .utf8)
+
+        let first = try btx(["run", "tune.yaml"], in: dir)
+        let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("tune: ") })
+        XCTAssertTrue(summary.contains(" ran") && !summary.contains("failed"), String(summary))
+        let second = try btx(["run", "tune.yaml"], in: dir)
+        let rerun = try XCTUnwrap(second.stderr.split(separator: "\n").last { $0.hasPrefix("tune: ") })
+        XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
+
+        let report = try btx(["report", "tune.yaml"], in: dir).stdout
+        XCTAssertTrue(report.contains("| method | lr 1e-4 | lr 3e-4 | lr 1e-3 | lr 3e-3 | lr 1e-2 | winner |"), report)
+        for method in ["dense (matched)", "sparse upcycling (matched)", "BTX top-2"] {
+            XCTAssertTrue(report.contains("| \(method) | "), "\(method) missing:\n\(report)")
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("report/tune/report.json"))))
+        let methods = (json as? [String: Any])?["methods"] as? [[String: Any]] ?? []
+        XCTAssertEqual(methods.count, 3)
+        XCTAssertTrue(methods.allSatisfy { ($0["winner"] as? [String: Any])?["learning_rate"] is Double }, "\(methods)")
     }
 
     /// `btxpipe metrics` gives every training and evaluation stage's rows, with the stage as a column.

@@ -15,7 +15,7 @@ struct NoopBenchSuite: BenchSuite {
         "stages.tokens.params.min_validation_tokens=200", "stages.math.params.held_out=4",
         "models.small={hidden_size: 16, intermediate_size: 32, num_hidden_layers: 1, num_attention_heads: 2, max_position_embeddings: 64, tie_word_embeddings: false}",
         "vars.train={batch_size: 2, sequence_length: 16}", "stages.seed.params.steps=2", "stages.expert.params.steps=2",
-        "vars.finetune={steps: 2, learning_rate: 0.0001, warmup_steps: 1}",
+        "vars.finetune={steps: 2, warmup_steps: 1}",
         "vars.eval={batch_size: 2, sequence_length: 16, max_batches: 1, math_problems: 1, max_new_tokens: 2}",
     ].flatMap { ["--set", $0] }
 
