@@ -140,21 +140,13 @@ public enum TrainingBenchmark {
     }
 
     /// VmHWM of this process in MiB (0 where /proc is unavailable).
-    public static func peakRSSMiB() -> Double { procStatusMiB("VmHWM:") }
+    public static func peakRSSMiB() -> Double { ProcessStatus.mebibytes("VmHWM:") }
 
     /// VmRSS of this process in MiB (0 where /proc is unavailable).
-    public static func currentRSSMiB() -> Double { procStatusMiB("VmRSS:") }
+    public static func currentRSSMiB() -> Double { ProcessStatus.mebibytes("VmRSS:") }
 
     /// Resets this process's peak RSS (VmHWM) to its current RSS (Linux: `5` → /proc/self/clear_refs).
     public static func resetPeakRSS() {
         try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-    }
-
-    /// A memory line of /proc/self/status (`key` such as "VmHWM:"), in MiB (0 where /proc is unavailable).
-    public static func procStatusMiB(_ key: String) -> Double {
-        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = text.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
-              let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
-        return kb / 1024
     }
 }

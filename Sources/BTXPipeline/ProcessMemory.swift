@@ -16,12 +16,4 @@ public enum ProcessMemory {
     public static func releaseFreedPages() {
         _ = mallocTrim?(0)
     }
-
-    /// The process's resident set now, in bytes (`/proc/self/statm`); nil where that file is missing.
-    public static func residentBytes() -> Int? {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
-        let fields = text.split(separator: " ")
-        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
-    }
 }

@@ -164,18 +164,11 @@ final class GGUFExporterTests: XCTestCase {
         let largest = Double(model.tensors.values.map(\.byteCount).max()!) / 1_048_576
         for type in [GGUFExporter.FileType.f32, .q8_0] {
             try "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)
-            let baseline = Self.statusMiB("VmRSS:")
+            let baseline = ProcessStatus.mebibytes("VmRSS:")
             try GGUFExporter(fileType: type).export(model, from: store, to: dir.url.appendingPathComponent("big-\(type).gguf"))
-            let growth = Self.statusMiB("VmHWM:") - baseline
+            let growth = ProcessStatus.mebibytes("VmHWM:") - baseline
             print("GGUF export \(type): peak RSS +\(growth) MiB, largest tensor \(largest) MiB")
             XCTAssertLessThanOrEqual(growth, largest + 24, "\(type): the export does not stream")
         }
-    }
-
-    /// A /proc/self/status field in MiB.
-    static func statusMiB(_ field: String) -> Double {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix(field) } ?? ""
-        return (Double(line.split(separator: " ").dropFirst().first ?? "") ?? 0) / 1024
     }
 }

@@ -1,6 +1,7 @@
 import BTXModel
 @testable import BTXStages
 import BTXStore
+import BTXTensor
 import Foundation
 import TestSupport
 import XCTest
@@ -18,10 +19,10 @@ final class SmolLM2ImportTests: XCTestCase {
         let store = try Store(root: dir.url.appendingPathComponent("store"))
         // NOTE: writing 5 to clear_refs resets this process's VmHWM, so the peak below is the import's own.
         let reset = (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
-        let baseline = SmolLM2ImportTests.residentMiB("VmRSS:")
+        let baseline = ProcessStatus.mebibytes("VmRSS:")
         let start = Date()
         let manifest = try GGUFImporter.importModel(gguf, into: store) { print($0) }
-        let peak = SmolLM2ImportTests.residentMiB("VmHWM:")
+        let peak = ProcessStatus.mebibytes("VmHWM:")
         let f32MiB = Double(manifest.tensors.values.reduce(0) { $0 + $1.byteCount }) / 1_048_576
         print(String(format: "SmolLM2 import: %.1f s, peak RSS %.0f MiB over a %.0f MiB baseline (f32 model %.0f MiB)",
                      Date().timeIntervalSince(start), peak, baseline, f32MiB))
@@ -52,13 +53,6 @@ final class SmolLM2ImportTests: XCTestCase {
     }
 
     /// A `/proc/self/status` size line ("VmRSS:", "VmHWM:") in MiB (0 where /proc is unavailable).
-    static func residentMiB(_ key: String) -> Double {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key) }),
-              let kB = Double(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "") else { return 0 }
-        return kB / 1024
-    }
-
     /// Real q4_1 and q8_0 tensors dequantized bit for bit as `gguf.quants.dequantize` does.
     private func checkDequantization(_ gguf: URL, golden: [String: Any], dir: URL) throws {
         let reader = try GGUFReader(path: gguf.path)
