@@ -23,7 +23,7 @@ import Foundation
 /// experts' order; a sample of `tfidf_tokens` each) with softmax `temperature`.
 struct EvaluateStage: StageKind {
     static let name = "evaluate"
-    static let version = 6  // 6: knowledge task = a WordNet headword's part of speech; 5: span tasks score tokens too; 4: test/dev split, downstream span task per domain; 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
+    static let version = 7  // 7: per-sequence routing shares (claim 4's bootstrap); 6: knowledge task = a WordNet headword's part of speech; 5: span tasks score tokens too; 4: test/dev split, downstream span task per domain; 3: per-sequence losses and the mixed-domain set; 2: metrics.jsonl output, tokenizer check
     static let summary = "per-domain held-out loss, math accuracy, routing and compute of a model"
     /// What a row is in the BTX comparison (the report's claims look rows up by role).
     static let roles = ["seed", "expert", "dense", "btm", "btx", "upcycling", "variant"]
@@ -147,6 +147,8 @@ struct EvaluateStage: StageKind {
     /// Held-out scoring of one set of sequences: every sequence's mean cross-entropy (nats per token).
     struct HeldOut {
         var sequenceLosses: [Double]
+        /// Per sequence, the share of its routing assignments per expert (MoE models; else empty).
+        var sequenceRouting: [[Double]] = []
         /// The downstream span task's score on these sequences (nil without a task).
         var task: SpanScore? = nil
         /// Mean over tokens (every sequence has T tokens, so also the mean of the sequence losses).
@@ -156,6 +158,9 @@ struct EvaluateStage: StageKind {
             var out: [String: JSONValue] = ["loss": .double(loss), "perplexity": .double(Foundation.exp(loss)),
                                             "sequence_losses": .array(sequenceLosses.map { .double(($0 * 1e6).rounded() / 1e6) })]
             if let task { out["task"] = task.json }
+            if !sequenceRouting.isEmpty {
+                out["sequence_routing"] = .array(sequenceRouting.map { .array($0.map { .double(($0 * 1e4).rounded() / 1e4) }) })
+            }
             return .object(out)
         }
     }
@@ -175,9 +180,11 @@ struct EvaluateStage: StageKind {
                         pieces: [[UInt8]] = []) throws -> HeldOut {
         let B = model.batchSize, T = model.sequenceLength
         var probs = [Float](repeating: 0, count: B * T), top1 = [Bool](repeating: false, count: B * T)
-        var losses = [Double](), score = task.map { _ in SpanScore() }
+        var losses = [Double](), routing = [[Double]](), score = task.map { _ in SpanScore() }
+        _ = model.takeSequenceRouting()
         for batch in batches {
             try model.targetProbabilities(batch, domain: domain, into: &probs, top1: &top1)
+            routing += model.takeSequenceRouting() ?? []
             if let task { score!.add(task.spans(batch, batchSize: B, sequenceLength: T, pieces: pieces), top1: top1) }
             for b in 0..<B {
                 var sum = 0.0
@@ -185,7 +192,7 @@ struct EvaluateStage: StageKind {
                 losses.append(sum / Double(T))
             }
         }
-        return HeldOut(sequenceLosses: losses, task: score)
+        return HeldOut(sequenceLosses: losses, sequenceRouting: routing, task: score)
     }
 
     /// The tokenizer of input `tokenizer`, else of the `model` or the first expert (nil when none carries one).

@@ -21,9 +21,14 @@ protocol EvaluatedModel: AnyObject {
     func generate(prompt: [Int32], maxNewTokens: Int, stop: Set<Int32>, isDone: ([Int32]) -> Bool) throws -> [Int32]
     /// Routing statistics gathered so far (MoE models), nil for models without a router.
     func routing(domains: [String]) -> JSONValue?
+    /// Per sequence of the last batch scored, the share of its assignments that went to each expert
+    /// (MoE models; see `MoERoutingStatistics.takeSequenceShares`), nil for models without a router.
+    func takeSequenceRouting() -> [[Double]]?
 }
 
 extension EvaluatedModel {
+    func takeSequenceRouting() -> [[Double]]? { nil }
+
     /// The target probabilities alone (`top1` computed and dropped).
     func targetProbabilities(_ batch: [Int32], domain: Int, into out: inout [Float]) throws {
         var top1 = [Bool](repeating: false, count: out.count)

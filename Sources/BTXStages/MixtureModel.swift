@@ -18,7 +18,8 @@ final class MixtureModel: EvaluatedModel {
          threads: Int, domains: Int) throws {
         self.moe = moe
         statistics = MoERoutingStatistics(layers: config.numHiddenLayers, experts: moe.numLocalExperts,
-                                          domains: max(1, domains), maxRows: batchSize * sequenceLength)
+                                          domains: max(1, domains), maxRows: batchSize * sequenceLength,
+                                          rowsPerSequence: sequenceLength)
         scoring = try SingleModel(config: config, parameters: parameters, batchSize: batchSize, sequenceLength: sequenceLength,
                                   threads: threads, feedForward: MoEParameters.feedForward(moe, statistics: statistics))
     }
@@ -35,6 +36,8 @@ final class MixtureModel: EvaluatedModel {
                                         feedForward: MoEParameters.feedForward(moe))
         return try generator.generate(prompt: prompt, maxNewTokens: maxNewTokens, stop: stop, isDone: isDone)
     }
+
+    func takeSequenceRouting() -> [[Double]]? { statistics.takeSequenceShares() }
 
     /// `{"experts": E, "routing": kind, "domains": [...], "tokens": [layer][domain][expert],
     /// "fractions": [layer][domain][expert]}` over the batches scored so far.

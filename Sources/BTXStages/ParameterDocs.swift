@@ -37,9 +37,11 @@ public enum ParameterDocs {
         "upcycle.experts": "how many copies of the seed's feed-forward block become experts",
         "evaluate.split": "held-out tokens to score: test (what reports show) or dev (disjoint from test, for tuning)",
         "evaluate.downstream": "per domain, the span task scored on the held-out text: {after: TEXT, end: identifier|word|newline|TEXT, label} ({}: none)",
-        "evaluate.grid_point": "the tuning grid item the model was trained at (read by tune)",
+        "evaluate.grid_point": "the tuning grid item or sweep point the model was trained at (read by tune and sweep)",
         "tune.title": "the tuning report's title",
         "tune.grid": "the learning-rate grid: a list of {name, learning_rate}, name = the training stages' foreach item",
+        "sweep.title": "the sweep report's title",
+        "sweep.points": "the configurations: a list of {name, dense}, name = the grid_point of its expert, mix and BTX rows, dense = that of its compute-matched dense row",
         "evaluate.top_k": "BTM ensemble: use only the k best-fitting experts per sequence (0: all)",
         "evaluate.temperature": "BTM tf-idf weighting: softmax temperature over domain similarity",
     ]

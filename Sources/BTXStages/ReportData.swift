@@ -17,6 +17,9 @@ public struct ReportRow: Equatable, Sendable {
     /// Every held-out sequence's loss, per domain (and under "mixed" for the mixed-domain set), in
     /// the evaluation's order: the same sequences for every row, so the claims' bootstrap is paired.
     public var sequenceLosses: [String: [Double]]
+    /// MoE rows: per domain, every held-out sequence's share of routing assignments per expert
+    /// (`[sequence][expert]`, over all layers), in the same order as `sequenceLosses`.
+    public var sequenceRouting: [String: [[Double]]] = [:]
     /// Held-out loss on the mixed-domain sequences (nil when not measured).
     public var mixedLoss: Double?
     /// Which sequences were scored (`EvaluateStage`'s `held_out`): rows pair only when these are equal.
@@ -60,9 +63,11 @@ public struct ReportRow: Equatable, Sendable {
             throw StageError.failed("input '\(input)' is a '\(m.kind)' manifest, expected an evaluation")
         }
         var losses: [String: Double] = [:], sequences: [String: [Double]] = [:], tasks: [String: SpanScore] = [:]
+        var sequenceRouting: [String: [[Double]]] = [:]
         for (domain, value) in m.metadata["domains"]?.objectValue ?? [:] {
             losses[domain] = value["loss"]?.doubleValue
             sequences[domain] = value["sequence_losses"]?.arrayValue?.compactMap(\.doubleValue)
+            sequenceRouting[domain] = value["sequence_routing"]?.arrayValue?.map { ($0.arrayValue ?? []).compactMap(\.doubleValue) }
             if let task = value["task"], let correct = task["correct"]?.intValue, let total = task["total"]?.intValue {
                 tasks[domain] = SpanScore(correct: correct, total: total, tokensCorrect: task["tokens_correct"]?.intValue ?? 0,
                                           tokens: task["tokens"]?.intValue ?? 0)
@@ -90,6 +95,7 @@ public struct ReportRow: Equatable, Sendable {
                   history: try m.metadata["history"].map(TrainingHistory.init(json:)) ?? TrainingHistory(),
                   sequenceLosses: sequences, mixedLoss: m.metadata["mixed"]?["loss"]?.doubleValue)
         heldOut = m.metadata["held_out"]
+        self.sequenceRouting = sequenceRouting
         self.tasks = tasks
         taskDescriptions = (m.metadata["downstream"]?.objectValue ?? [:]).compactMapValues(\.stringValue)
     }
@@ -239,21 +245,44 @@ public struct ReportData: Equatable, Sendable {
                                       Self.flops(btx.flops), up.averageLoss, Self.flops(up.flops), difference.text()))
     }
 
-    /// (4) Each domain's tokens go mostly to that domain's expert (BTX, averaged over layers). A point
-    /// estimate over every scored token: routing is counted per domain, not per sequence.
+    /// (4) Each domain's tokens go mostly to that domain's expert (BTX, all layers): per domain, the
+    /// own expert's share of the domain's routing assignments minus the largest other expert's share,
+    /// by a bootstrap over the held-out sequences (`sequenceRouting`): held when every domain's interval
+    /// lies above 0, not held when one lies below. Without per-sequence routing (evaluations before
+    /// version 7), the point estimate decides and the evidence says so.
     var routingFollowsDomains: Claim {
         let statement = "Tokens of each domain are routed mostly to that domain's expert."
         guard let btx = row(role: "btx"), btx.routing != nil else { return Claim(statement: statement, decision: .notTested, evidence: "needs BTX routing") }
-        var held = true, parts: [String] = []
+        var parts: [Verdict] = [], evidence: [String] = [], bootstrapped = true
         for d in domains {
             guard let e = btx.routingExperts.firstIndex(of: d), let fractions = btx.meanRouting(d) else { continue }
-            let top = fractions.indices.max { fractions[$0] < fractions[$1] }!
-            held = held && top == e
-            parts.append(String(format: "%@→%@ %.0f%%", d, btx.routingExperts[e], 100 * fractions[e]))
+            let text = String(format: "%@→%@ %.0f%%", d, btx.routingExperts[e], 100 * fractions[e])
+            if let margin = Self.routingMargin(btx, domain: d, expert: e) {
+                parts.append(margin.above(0))
+                evidence.append(text + " (own − largest other \(margin.scaled(100).text("%+.1f")) points)")
+            } else {
+                bootstrapped = false
+                let top = fractions.indices.max { fractions[$0] < fractions[$1] }!
+                parts.append(top == e ? .held : .notHeld)
+                evidence.append(text)
+            }
         }
         if parts.isEmpty { return Claim(statement: statement, decision: .notTested, evidence: "no expert is named after a domain") }
-        return Claim(statement: statement, decision: held ? .held : .notHeld,
-                     evidence: parts.joined(separator: ", ") + " (uniform: \(100 / max(btx.routingExperts.count, 1))%)")
+        return Claim(statement: statement, decision: .all(parts),
+                     evidence: evidence.joined(separator: ", ") + " (uniform: \(100 / max(btx.routingExperts.count, 1))%)"
+                        + (bootstrapped ? "" : "; point estimates: the evaluation has no per-sequence routing"))
+    }
+
+    /// The 95% interval, over `row`'s held-out sequences of `domain`, of expert `e`'s share of the
+    /// domain's routing minus the largest share of any other expert; nil without per-sequence routing.
+    static func routingMargin(_ row: ReportRow, domain: String, expert e: Int) -> Interval? {
+        guard let sequences = row.sequenceRouting[domain], !sequences.isEmpty,
+              let width = sequences.first?.count, width > e, sequences.allSatisfy({ $0.count == width }) else { return nil }
+        let columns = (0..<width).map { j in sequences.map { $0[j] } }
+        return bootstrap.interval(sizes: [domain: sequences.count]) { mean in
+            let shares = columns.map { mean($0, domain) }
+            return shares[e] - shares.indices.filter { $0 != e }.map { shares[$0] }.max()!
+        }
     }
 
     /// (5) BTX keeps most (over half) of each expert's in-domain gain over the seed: decided on the

@@ -20,6 +20,7 @@ public enum StageCatalog {
         EvaluateStage.self,
         ReportStage.self,
         TuneStage.self,
+        SweepStage.self,
         ImportStage.self,
     ])
 }

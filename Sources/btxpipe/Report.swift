@@ -5,7 +5,7 @@ import BTXStore
 import Foundation
 
 /// `btxpipe report PIPELINE`: prints the results table and claims of the pipeline's `report` stage (or
-/// the learning-rate grid of its `tune` stage),
+/// the learning-rate grid of its `tune` stage, or the regime sweep of its `sweep` stage),
 /// writes `report.md`, `report.html` and `report.json` under `report/<pipeline>/` and prints the
 /// HTML's path, then each stage's wall time from its run record.
 ///
@@ -17,24 +17,29 @@ struct Report: ParsableCommand {
 
     @OptionGroup var options: PipelineOptions
 
-    @Option(name: .long, help: "The report stage (default: the last stage of kind 'report' or 'tune').")
+    @Option(name: .long, help: "The report stage (default: the last stage of kind 'report', 'tune' or 'sweep').")
     var stage: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Summarise the runs with these seeds (comma-separated, at least two): each row as mean ± sd, each claim's verdicts.",
+        discussion: "Each run is the pipeline with --set vars.seed=N (run it first: btxpipe run PIPELINE --set vars.seed=N). "
+            + "Writes report.md and report.json under report/<pipeline>-seeds/.",
+        valueName: "N,N,…"))
+    var seeds: String?
 
     @Option(name: .long, help: "Where to write the report files (default: report/<pipeline>/).")
     var out: String?
 
+    func validate() throws {
+        if let seeds { _ = try Self.seedList(seeds) }
+    }
+
     func run() throws {
         try CommandFailure.report {
+            if let seeds { return try summarise(seeds: try Self.seedList(seeds)) }
             let session = try PipelineSession(options)
-            let name = try stage ?? session.spec.stages.last { ["report", "tune"].contains($0.kind) }?.name
-                ?? { throw CommandFailure.usage("the pipeline has no stage of kind 'report' or 'tune'") }()
-            let instance = try session.stage(name)
+            let (_, manifest) = try reportManifest(session)
             let plan = try session.fullPlan()
-            guard let key = plan.first(where: { $0.stage == instance.name })?.key?.hash,
-                  let entry = try session.store.action(key) else {
-                throw CommandFailure.failed("'\(instance.name)' has not run yet: btxpipe run \(options.pipeline)")
-            }
-            let manifest = try session.store.manifest(entry.output)
             let directory = URL(fileURLWithPath: out ?? "report/\(session.spec.name)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let walls = wallTimes(plan, session: session)
@@ -47,6 +52,49 @@ struct Report: ParsableCommand {
             printWallTimes(walls)
             print("HTML report: \(directory.appendingPathComponent("report.html").path)")
         }
+    }
+
+    /// The report stage's name and output manifest (it must have run).
+    private func reportManifest(_ session: PipelineSession, hint: String = "") throws -> (String, Manifest) {
+        let name = try stage ?? session.spec.stages.last { ["report", "tune", "sweep"].contains($0.kind) }?.name
+            ?? { throw CommandFailure.usage("the pipeline has no stage of kind 'report', 'tune' or 'sweep'") }()
+        let instance = try session.stage(name)
+        guard let key = try session.fullPlan().first(where: { $0.stage == instance.name })?.key?.hash,
+              let entry = try session.store.action(key) else {
+            throw CommandFailure.failed("'\(instance.name)' has not run yet: btxpipe run \(options.pipeline)\(hint)")
+        }
+        return (instance.name, try session.store.manifest(entry.output))
+    }
+
+    /// `--seeds`: the report of each seed's run, summarised (`SeedSummary`), printed and written.
+    private func summarise(seeds: [Int]) throws {
+        var reports: [JSONValue] = [], name = ""
+        for seed in seeds {
+            var seeded = options
+            seeded.overrides.append("vars.seed=\(seed)")
+            let session = try PipelineSession(seeded)
+            let (_, manifest) = try reportManifest(session, hint: " --set vars.seed=\(seed)")
+            guard let object = manifest.objects["report.json"] else { throw CommandFailure.failed("report output lacks report.json") }
+            reports.append(try JSONValue.parse(try session.store.object(object)))
+            name = session.spec.name
+        }
+        let summary = try SeedSummary(seeds: seeds, reports: reports)
+        let markdown = summary.markdownLines.joined(separator: "\n") + "\n"
+        let directory = URL(fileURLWithPath: out ?? "report/\(name)-seeds")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        try Data(("# \(name): \(seeds.count) seeds\n\n" + markdown).utf8).writeAtomically(to: directory.appendingPathComponent("report.md"))
+        try summary.json.canonicalData.writeAtomically(to: directory.appendingPathComponent("report.json"))
+        print(markdown)
+        print("Summary: \(directory.appendingPathComponent("report.md").path)")
+    }
+
+    /// "1,2,3" → [1, 2, 3]: at least two distinct seeds.
+    static func seedList(_ text: String) throws -> [Int] {
+        let seeds = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard seeds.count >= 2, seeds.allSatisfy({ $0 != nil && $0! >= 0 }), Set(seeds.map { $0! }).count == seeds.count else {
+            throw ValidationError("--seeds expects at least two distinct seeds ≥ 0, comma-separated, e.g. 1,2,3; got '\(text)'")
+        }
+        return seeds.map { $0! }
     }
 
     /// Each cached stage's wall time from its run record, in plan order.

@@ -130,4 +130,19 @@ final class MoEFeedForwardTests: XCTestCase {
         XCTAssertEqual(stats.loadFractions()[1][1].reduce(0, +), 1, accuracy: 1e-12)
         XCTAssertEqual(t.layer.lastCounts.reduce(0, +), 18)
     }
+
+    func testPerSequenceSharesCountEachSequencesRowsOverLayersThenStartAgain() throws {
+        let moe = try MoEConfig(numLocalExperts: 4)
+        let stats = MoERoutingStatistics(layers: 2, experts: 4, domains: 1, maxRows: 9, rowsPerSequence: 3)
+        let t = Layer(moe, N: 9, statistics: stats)
+        _ = t.forward(GradientCheck.randomFloats(t.N * t.C, seed: 7))
+        let shares = stats.takeSequenceShares()
+        XCTAssertEqual(shares.count, 3, "9 rows of 3 per sequence")
+        for row in shares { XCTAssertEqual(row.reduce(0, +), 1, accuracy: 1e-12) }
+        // Each sequence made 3 rows × top-2 = 6 assignments: the shares times 6 add up to the layer's counts.
+        let recorded = (0..<4).map { e in (0..<2).reduce(0) { $0 + stats.tokens(layer: $1, expert: e) } }
+        for e in 0..<4 { XCTAssertEqual(shares.reduce(0) { $0 + $1[e] * 6 }, Double(recorded[e]), accuracy: 1e-9) }
+        XCTAssertEqual(stats.takeSequenceShares(), Array(repeating: [0, 0, 0, 0], count: 3), "taking the shares starts a new count")
+        XCTAssertEqual(MoERoutingStatistics(layers: 1, experts: 2, maxRows: 4).takeSequenceShares(), [], "off unless rowsPerSequence is set")
+    }
 }

@@ -66,10 +66,36 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertEqual(lines[0], "1. **held** — Each expert beats the seed on its own domain and is worse than the other experts on theirs. (own-domain loss minus seed's, 95% interval: expert code -1.000 [-1.000, -1.000]; expert math -1.500 [-1.500, -1.500]; every expert is worse than the domain's own expert elsewhere)")
         XCTAssertEqual(lines[1], "2. **held** — BTX beats BTM and the compute-matched dense model on average. (average loss BTX 1.850, BTM 2.000, dense 2.400; BTX − BTM -0.150 [-0.150, -0.150], BTX − dense -0.550 [-0.550, -0.550])")
         XCTAssertEqual(lines[2], "3. **not held** — At matched compute BTX is at least as good as sparse upcycling on average. (average loss BTX 1.850 (4.00 PFLOP), upcycling 1.750 (4.00 PFLOP); BTX − upcycling +0.100 [+0.100, +0.100])")
-        XCTAssertEqual(lines[3], "4. **held** — Tokens of each domain are routed mostly to that domain's expert. (code→code 70%, math→math 80% (uniform: 33%))")
+        XCTAssertEqual(lines[3], "4. **held** — Tokens of each domain are routed mostly to that domain's expert. (code→code 70%, math→math 80% (uniform: 33%); point estimates: the evaluation has no per-sequence routing)")
         // Shares kept: code (3 − 2.1) / (3 − 2) = 0.90, math (3 − 1.6) / (3 − 1.5) = 0.93; margins over
         // half the gain: 0.9 − 0.5 = 0.4 and 1.4 − 0.75 = 0.65.
         XCTAssertEqual(lines[4], "5. **held** — BTX keeps most (over half) of each expert's in-domain gain over the seed. (share of each expert's gain over the seed that BTX keeps, and the 95% interval of the loss kept minus half the gain: code: 0.90 of the gain kept; kept − ½·gain +0.400 [+0.400, +0.400]; math: 0.93 of the gain kept; kept − ½·gain +0.650 [+0.650, +0.650])")
+    }
+
+    /// Claim 4 from per-sequence routing: 40 sequences per domain whose own expert gets `own` (± `noise`)
+    /// of their assignments and the two others half the rest each.
+    func testClaim4IsDecidedByABootstrapOverEachSequencesRoutingShares() {
+        func claim(own: Double, noise: Double) -> Claim {
+            var rng = SplitMix64(seed: 3)
+            func sequences(ownExpert: Int) -> [[Double]] {
+                (0..<40).map { _ in
+                    let share = min(max(own + noise * (Double(rng.next() % 1001) / 500 - 1), 0), 1)
+                    var row = [Double](repeating: (1 - share) / 2, count: 3)
+                    row[ownExpert] = share
+                    return row
+                }
+            }
+            var rows = data.rows
+            rows[6].sequenceRouting = ["code": sequences(ownExpert: 0), "math": sequences(ownExpert: 1)]
+            return ReportData(title: "t", domains: data.domains, rows: rows).routingFollowsDomains
+        }
+        let clear = claim(own: 0.7, noise: 0.1)
+        XCTAssertEqual(clear.verdict, "held", clear.evidence)
+        XCTAssertTrue(clear.evidence.contains("code→code 70% (own − largest other +5"), clear.evidence)
+        XCTAssertFalse(clear.evidence.contains("point estimates"), clear.evidence)
+        // Own 36% against 32% for each other expert, with per-sequence spread ±30 points: within noise.
+        XCTAssertEqual(claim(own: 0.36, noise: 0.3).verdict, "inconclusive", claim(own: 0.36, noise: 0.3).evidence)
+        XCTAssertEqual(claim(own: 0.1, noise: 0.05).verdict, "not held", "the others get 45% each")
     }
 
     func testRowsThatScoredOtherSequencesAreNotPaired() {

@@ -16,7 +16,7 @@ final class StageCatalogTests: XCTestCase {
 
     func testCatalogHasEveryKindOnce() {
         XCTAssertEqual(StageCatalog.registry.names, ["btm", "concat", "evaluate", "fetch", "finetune", "import", "init", "math-problems",
-                                                  "mix", "report", "text", "tokenize", "tokenizer", "train", "tune", "upcycle"])
+                                                  "mix", "report", "sweep", "text", "tokenize", "tokenizer", "train", "tune", "upcycle"])
     }
 
     func testEveryKindListsEveryParameterItsValidationReads() throws {

@@ -93,6 +93,74 @@ final class SmokePipelineTests: XCTestCase {
         XCTAssertTrue(methods.allSatisfy { ($0["winner"] as? [String: Any])?["learning_rate"] is Double }, "\(methods)")
     }
 
+    /// smoke.yaml and smoke-base.yaml (smoke.yaml plus the vars btx.yaml has and its layers use) in `dir`.
+    private func writeSmokeBase(in dir: TemporaryDirectory) throws {
+        let smoke = try String(contentsOf: pipelines.appendingPathComponent("smoke.yaml"), encoding: .utf8)
+        try smoke.write(toFile: dir.path("smoke.yaml"), atomically: false, encoding: .utf8)
+        try """
+        extends: smoke.yaml
+        name: smoke-base
+        vars:
+          seed: 1
+          train: {batch_size: 4, sequence_length: 32}
+          finetune: {steps: 6, warmup_steps: 2}
+          learning_rate: {dense: 0.01, upcycling: 0.005, btx: 0.005}
+        """.write(toFile: dir.path("smoke-base.yaml"), atomically: false, encoding: .utf8)
+    }
+
+    /// pipelines/sweep.yaml on the smoke pipeline's sizes: every point's experts, mix, BTX and dense are
+    /// trained and scored on dev, the sweep stage reports each point; a rerun recomputes nothing.
+    func testSweepReportsEveryPointOnDevThenRerunsNothing() throws {
+        let dir = try TemporaryDirectory()
+        try writeSmokeBase(in: dir)
+        let sweep = try String(contentsOf: pipelines.appendingPathComponent("sweep.yaml"), encoding: .utf8)
+        let dropped = ["  mix-hidden: null", "  btx-hidden: null"]  // stages btx.yaml has and smoke.yaml lacks
+        XCTAssertTrue(sweep.contains("extends: btx.yaml") && dropped.allSatisfy(sweep.contains), "sweep.yaml changed shape")
+        try sweep.replacingOccurrences(of: "extends: btx.yaml", with: "extends: smoke-base.yaml")
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { !dropped.contains(String($0)) }
+            .joined(separator: "\n").write(toFile: dir.path("sweep.yaml"), atomically: false, encoding: .utf8)
+
+        let first = try btx(["run", "sweep.yaml"], in: dir)
+        let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("sweep: ") })
+        XCTAssertTrue(summary.contains(" ran") && !summary.contains("failed"), String(summary))
+        let second = try btx(["run", "sweep.yaml"], in: dir)
+        let rerun = try XCTUnwrap(second.stderr.split(separator: "\n").last { $0.hasPrefix("sweep: ") })
+        XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
+
+        let report = try btx(["report", "sweep.yaml"], in: dir).stdout
+        XCTAssertTrue(report.contains("| point | compute (BTX) | domain | expert − dense | BTX keeps | mix keeps (before finetune) |"), report)
+        for point in ["e150-lr1e-3", "e150-lr3e-3", "e450-lr1e-3", "e450-lr3e-3"] {
+            XCTAssertTrue(report.contains("| \(point) | "), "\(point) missing:\n\(report)")
+        }
+        let html = try String(contentsOfFile: dir.path("report/sweep/report.html"), encoding: .utf8)
+        XCTAssertTrue(html.contains("data-chart=\"sweep-expert-minus-dense\""), "the sweep's plot")
+    }
+
+    /// The same pipeline run with two seeds (`--set vars.seed=N`), summarised by `report --seeds`:
+    /// mean ± sd per row and each claim's verdict per seed; a seed that has not run is named.
+    func testReportSeedsSummarisesRunsWithEachSeed() throws {
+        let dir = try TemporaryDirectory()
+        try writeSmokeBase(in: dir)
+        _ = try btx(["run", "smoke.yaml"], in: dir)
+        _ = try btx(["run", "smoke.yaml", "--set", "vars.seed=2"], in: dir)
+        let report = try btx(["report", "smoke.yaml", "--seeds", "1,2"], in: dir).stdout
+        XCTAssertTrue(report.contains("mean ± standard deviation over 2 runs (seeds 1, 2)"), report)
+        XCTAssertTrue(report.contains("| model | code | knowledge | math | average | mixed |"), report)
+        XCTAssertTrue(report.contains("| BTX top-2 | "), report)
+        XCTAssertTrue(report.contains("| claim | seed 1 | seed 2 | held in |"), report)
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.path("report/smoke-seeds/report.json"))))
+        XCTAssertEqual((json as? [String: Any])?["seeds"] as? [Int], [1, 2])
+        let rows = (json as? [String: Any])?["rows"] as? [[String: Any]] ?? []
+        let btxAverage = (rows.first { $0["name"] as? String == "BTX top-2" }?["columns"] as? [String: Any])?["average"] as? [String: Any]
+        XCTAssertGreaterThan(btxAverage?["sd"] as? Double ?? 0, 0, "two seeds train different models: \(rows)")
+
+        let missing = try BTXPipeBinary.run(["report", "smoke.yaml", "--seeds", "1,3"], in: dir.url, environment: ["NO_COLOR": "1"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.stderr.contains("has not run yet: btxpipe run smoke.yaml --set vars.seed=3"), missing.stderr)
+        let bad = try BTXPipeBinary.run(["report", "smoke.yaml", "--seeds", "1"], in: dir.url, environment: ["NO_COLOR": "1"])
+        XCTAssertTrue(bad.status != 0 && bad.stderr.contains("--seeds expects at least two distinct seeds"), bad.stderr)
+    }
+
     /// `btxpipe metrics` gives every training and evaluation stage's rows, with the stage as a column.
     private func checkMetrics(in dir: TemporaryDirectory) throws {
         let csv = try btx(["metrics", "smoke.yaml", "seed", "dense", "evaluate[seed]", "--format", "csv"], in: dir).stdout

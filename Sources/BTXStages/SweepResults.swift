@@ -1,0 +1,123 @@
+import BTXPipeline
+import BTXStore
+import Foundation
+
+/// The regime sweep's results: per configuration (a sweep point), whether each domain's expert beats
+/// the compute-matched dense model on its own domain, and how much of each expert's gain over the seed
+/// the MoE keeps after its finetune (BTX) and before it (the plain mix). Read from dev evaluations
+/// labelled with their `grid_point`; every comparison is a paired bootstrap over the same sequences.
+struct SweepResults: Equatable {
+    /// One configuration: its name (the `grid_point` of its experts, mix and BTX rows) and the
+    /// `grid_point` of the dense model matched to its compute.
+    struct Point: Equatable {
+        var name: String
+        var dense: String
+    }
+
+    /// What one point shows on one domain.
+    struct DomainResult: Equatable {
+        /// The expert's own-domain loss minus the dense model's (below 0: the expert is better).
+        var expertMinusDense: Interval
+        /// The expert's gain over the seed on its domain (seed − expert).
+        var gain: Interval
+        /// Share of that gain BTX keeps, (seed − BTX) / (seed − expert), and the interval of the loss
+        /// kept minus half the gain (above 0: over half kept).
+        var btxKept: Double, btxMargin: Interval
+        /// The same for the mix before its finetune.
+        var mixKept: Double, mixMargin: Interval
+    }
+
+    /// One point's results, its BTX model's training compute and tokens (whole lineage).
+    struct PointResult: Equatable {
+        var point: Point
+        var flops: Double, tokens: Int
+        var domains: [String: DomainResult]
+
+        /// Every expert beats the dense model on its own domain beyond doubt.
+        var expertsPay: Bool { domains.values.allSatisfy { $0.expertMinusDense.below(0) == .held } }
+        /// BTX keeps over half of every expert's gain beyond doubt.
+        var btxKeepsMost: Bool { domains.values.allSatisfy { $0.btxMargin.above(0) == .held } }
+    }
+
+    var domains: [String]
+    var points: [PointResult]
+
+    /// The `points` param: a list of `{name, dense}`.
+    static func points(_ p: StageParams) throws -> [Point] {
+        let list = try p.array("points", example: [["name": "e150-lr1e-3", "dense": "e150"], ["name": "e450-lr1e-3", "dense": "e450"]])
+        let points = try list.map { item -> Point in
+            guard let name = item["name"]?.stringValue, let dense = item["dense"]?.stringValue, !name.isEmpty, !dense.isEmpty else {
+                throw StageError.badParameter(field: "points", expected: "a list of {name: TEXT, dense: TEXT} (grid points of the MoE rows and of their dense row)",
+                                              actual: item.canonicalText)
+            }
+            return Point(name: name, dense: dense)
+        }
+        guard !points.isEmpty, Set(points.map(\.name)).count == points.count else {
+            throw StageError.badParameter(field: "points", expected: "at least one point, with distinct names", actual: JSONValue.array(list).canonicalText)
+        }
+        return points
+    }
+
+    /// The results of `points` from dev evaluations (`input` names each for errors): one seed row
+    /// (no grid point), per point one expert row per domain, a mix row (role variant) and a BTX row,
+    /// and the dense rows the points name.
+    init(points: [Point], evaluations: [(manifest: Manifest, input: String)]) throws {
+        var byPoint: [String: [ReportRow]] = [:], seed: ReportRow?, domains: [String]?
+        for (m, input) in evaluations {
+            let row = try ReportRow(evaluation: m, input: input)
+            guard m.metadata["split"]?.stringValue == HeldOutSplit.dev.rawValue else {
+                throw StageError.failed("input '\(input)' (\(row.name)) was scored on the \(m.metadata["split"]?.stringValue ?? "test") split: the sweep chooses on the dev split only (evaluate with split: dev)")
+            }
+            domains = domains ?? m.metadata["domain_order"]?.arrayValue?.compactMap(\.stringValue)
+            let point = m.metadata["grid_point"]?.stringValue ?? ""
+            if point.isEmpty {
+                guard row.role == "seed", seed == nil else {
+                    throw StageError.failed("input '\(input)' (\(row.name)) has no grid_point: only the one seed row belongs to every point")
+                }
+                seed = row
+            } else {
+                byPoint[point, default: []].append(row)
+            }
+        }
+        guard let seed else { throw StageError.failed("the sweep needs the seed's dev evaluation (role seed, no grid_point)") }
+        let order = domains ?? seed.losses.keys.sorted()
+        self.domains = order
+        self.points = try points.map { p in
+            let rows = byPoint[p.name] ?? []
+            func find(_ role: String, _ domain: String? = nil) throws -> ReportRow {
+                guard let row = rows.first(where: { $0.role == role && (domain == nil || $0.expertDomain == domain) }) else {
+                    throw StageError.failed("sweep point '\(p.name)' has no \(role) row\(domain.map { " for domain \($0)" } ?? "") among the results")
+                }
+                return row
+            }
+            guard let dense = byPoint[p.dense]?.first(where: { $0.role == "dense" }) else {
+                throw StageError.failed("sweep point '\(p.name)': no dense row with grid_point '\(p.dense)' among the results")
+            }
+            let btx = try find("btx"), mix = try find("variant")
+            var results: [String: DomainResult] = [:]
+            for d in order {
+                results[d] = try Self.domain(d, seed: seed, expert: try find("expert", d), dense: dense, btx: btx, mix: mix, point: p.name)
+            }
+            return PointResult(point: p, flops: btx.flops, tokens: btx.history.tokens, domains: results)
+        }
+    }
+
+    /// One domain of one point, by the report's paired bootstrap.
+    static func domain(_ d: String, seed: ReportRow, expert: ReportRow, dense: ReportRow, btx: ReportRow, mix: ReportRow,
+                       point: String) throws -> DomainResult {
+        let rows = [seed, expert, dense, btx, mix]
+        let data = ReportData(title: "", domains: [d], rows: rows)
+        let loss = { (row: ReportRow, mean: PairedBootstrap.Mean) in mean(row.sequenceLosses[d]!, d) }
+        func interval(_ statistic: @escaping (PairedBootstrap.Mean) -> Double) throws -> Interval {
+            guard let i = data.interval(rows, domains: [d], statistic) else {
+                throw StageError.failed("sweep point '\(point)': the rows did not score the same dev sequences of \(d) (evaluate every row with the same settings)")
+            }
+            return i
+        }
+        let gain = try interval { loss(seed, $0) - loss(expert, $0) }
+        let kept = { (row: ReportRow) in (seed.losses[d]! - row.losses[d]!) / (seed.losses[d]! - expert.losses[d]!) }
+        return DomainResult(expertMinusDense: try interval { loss(expert, $0) - loss(dense, $0) }, gain: gain,
+                            btxKept: kept(btx), btxMargin: try interval { loss(seed, $0) - loss(btx, $0) - 0.5 * (loss(seed, $0) - loss(expert, $0)) },
+                            mixKept: kept(mix), mixMargin: try interval { loss(seed, $0) - loss(mix, $0) - 0.5 * (loss(seed, $0) - loss(expert, $0)) })
+    }
+}
