@@ -69,7 +69,9 @@ public final class Runner: @unchecked Sendable {
             skipStagesWithBrokenInputs(names)
             let stopLaunching = cancellation.isCancelled || (failed && !options.keepGoing)
             let ready = stopLaunching ? [] : names.filter(isReady)
-            for name in ready.prefix(max(0, options.jobs - running.count)) { launch(name) }
+            let starting = ready.prefix(max(0, options.jobs - running.count))
+            let threads = options.threads(concurrent: running.count + starting.count)
+            for name in starting { launch(name, threads: threads) }
             if running.isEmpty && (stopLaunching || ready.isEmpty) { break }
             condition.wait()
         }
@@ -116,13 +118,13 @@ public final class Runner: @unchecked Sendable {
     }
 
     /// Starts `name` on its own thread (caller holds the condition's lock).
-    private func launch(_ name: String) {
+    private func launch(_ name: String, threads: Int) {
         running.insert(name)
         let stage = planner.graph.stages[name]!
         let key = planner.key(of: stage, outputs: outputs)!
         launchedKeys[name] = key.hash
         let thread = Thread { [self] in
-            let result = StageExecution(runner: self, stage: stage, key: key).execute()
+            let result = StageExecution(runner: self, stage: stage, key: key, threads: threads).execute()
             condition.lock()
             running.remove(name)
             if healBrokenInputs(of: name, after: result) {

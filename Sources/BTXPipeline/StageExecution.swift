@@ -7,6 +7,8 @@ struct StageExecution {
     let runner: Runner
     let stage: StageInstance
     let key: StageKey
+    /// Threads the stage may use (`RunOptions.threads(concurrent:)`).
+    let threads: Int
 
     private var store: Store { runner.store }
     private var observer: RunObserver { runner.observer }
@@ -114,7 +116,7 @@ struct StageExecution {
             inputHashes[slot] = hash
         }
         return StageContext(store: store, stage: stage.name, key: key.hash, params: StageParams(stage.params),
-                            inputs: inputs, inputHashes: inputHashes, threads: runner.options.threadsPerStage,
+                            inputs: inputs, inputHashes: inputHashes, threads: threads,
                             events: observer, cancellation: runner.cancellation)
     }
 

@@ -41,15 +41,21 @@ public struct TensorEntry: Codable, Hashable, Sendable {
         dtype = try container.decode(ElementType.self, forKey: .dtype)
         shape = try container.decode([Int].self, forKey: .shape)
         object = try container.decode(ObjectHash.self, forKey: .object)
+        guard TensorEntry.isValid(shape: shape, dtype: dtype) else {
+            throw DecodingError.dataCorruptedError(forKey: .shape, in: container,
+                debugDescription: "shape \(shape) of \(dtype.rawValue) is negative or over \(TensorEntry.maxBytes) bytes")
+        }
+    }
+
+    /// Every dimension ≥ 0 and the byte count at most `maxBytes` (no overflow on the way).
+    static func isValid(shape: [Int], dtype: ElementType) -> Bool {
         var bytes = dtype.size
         for dimension in shape {
             let (product, overflow) = bytes.multipliedReportingOverflow(by: dimension)
-            guard dimension >= 0, !overflow, product <= TensorEntry.maxBytes else {
-                throw DecodingError.dataCorruptedError(forKey: .shape, in: container,
-                    debugDescription: "shape \(shape) of \(dtype.rawValue) is negative or over \(TensorEntry.maxBytes) bytes")
-            }
+            guard dimension >= 0, !overflow, product <= TensorEntry.maxBytes else { return false }
             bytes = product
         }
+        return true
     }
 
     /// Number of elements (1 for a scalar's empty shape).

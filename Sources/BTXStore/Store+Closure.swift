@@ -87,7 +87,7 @@ extension Store {
     /// may be documents themselves); any other document's top-level `record` and `log` hashes (a
     /// last-run entry names its run record, a run record its log), so provenance of failed runs stays.
     static func children(ofDocument data: Data) -> (tensors: [ObjectHash], named: [ObjectHash]) {
-        if let manifest = try? JSONDecoder().decode(Manifest.self, from: data) {
+        if let manifest = try? Manifest(jsonData: data) {
             return (manifest.tensors.values.map(\.object), Array(manifest.objects.values))
         }
         guard case .object(let fields)? = try? JSONValue.parse(data) else { return ([], []) }

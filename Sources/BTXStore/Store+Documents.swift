@@ -23,13 +23,13 @@ extension Store {
         try document(hash, as: RunRecord.self, expected: "run record")
     }
 
-    private func document<T: Decodable>(_ hash: ObjectHash, as type: T.Type, expected: String) throws -> T {
+    private func document<T: StoreDocument>(_ hash: ObjectHash, as type: T.Type, expected: String) throws -> T {
         let length = try objectLength(hash)
         guard length < Store.maxDocumentBytes else {
             throw StoreError.invalidDocument(hash: hash, expected: expected, reason: "\(length) bytes, over the \(Store.maxDocumentBytes >> 20) MiB limit for documents")
         }
         let data = try object(hash)
-        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+        do { return try T(jsonData: data) } catch {
             throw StoreError.invalidDocument(hash: hash, expected: expected, reason: Store.oneLine(error))
         }
     }
@@ -44,7 +44,7 @@ extension Store {
     public func action(_ key: ObjectHash) throws -> ActionEntry? {
         let path = actionPath(key)
         guard let data = try FileSystem.contents(of: path) else { return nil }
-        guard let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) else {
+        guard let entry = try? ActionEntry(jsonData: data) else {
             report("ignoring corrupt action entry \(path): not an action entry JSON")
             return nil
         }

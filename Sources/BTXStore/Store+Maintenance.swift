@@ -57,7 +57,7 @@ extension Store {
             report.checked += 1
             let path = actionPath(key)
             var problem: String?
-            if let data = try? FileSystem.contents(of: path), let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) {
+            if let data = try? FileSystem.contents(of: path), let entry = try? ActionEntry(jsonData: data) {
                 if let gap = gap(in: entry) { problem = "dangling action entry: \(gap)" }
             } else {
                 problem = "not an action entry JSON"
@@ -132,7 +132,7 @@ extension Store {
         for key in try actionKeys() {
             let path = actionPath(key)
             guard let data = try FileSystem.contents(of: path) else { continue }   // removed meanwhile
-            guard let entry = try? JSONDecoder().decode(ActionEntry.self, from: data) else {
+            guard let entry = try? ActionEntry(jsonData: data) else {
                 throw StoreError.corrupt(path: path, reason: "not an action entry JSON (hint: `btxpipe store verify --repair`)")
             }
             roots += [entry.output, entry.record]
@@ -149,7 +149,7 @@ extension Store {
         guard try objectLength(hash) < 64 << 20 else { return nil }
         let data = try object(hash)
         guard data.first == UInt8(ascii: "{") else { return nil }
-        return try? JSONDecoder().decode(Manifest.self, from: data)
+        return try? Manifest(jsonData: data)
     }
 
     /// The content length of object `hash`, from its header (not verified).

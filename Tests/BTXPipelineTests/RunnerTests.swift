@@ -55,6 +55,26 @@ final class RunnerTests: XCTestCase {
         XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: dir.path("locks")).isEmpty)
     }
 
+    /// A stage that runs alone gets every core; stages that start together share them.
+    func testThreadsFollowTheStagesRunningAtOnce() throws {
+        let text = """
+        name: th
+        stages:
+          a: {kind: emit, params: {value: A}}
+          b: {kind: join, inputs: {parts: [a]}}
+          t: {foreach: [x, y], kind: join, params: {separator: "${item}"}, inputs: {parts: [b]}}
+          m: {kind: join, inputs: {parts: ['t[*]']}}
+        """
+        let dir = try TemporaryDirectory()
+        let observer = RecordingObserver()
+        _ = try run(text, store: try Store(root: dir.url), configure: { $0.cores = 4 }, observer: observer)
+        let threads = observer.events.filter { $0.contains(": threads ") }.sorted()
+        XCTAssertEqual(threads, ["log b: threads 4", "log m: threads 4", "log t[x]: threads 2", "log t[y]: threads 2"])
+        var options = RunOptions()
+        (options.cores, options.jobs) = (2, 3)
+        XCTAssertEqual([1, 2, 3, 5].map { options.threads(concurrent: $0) }, [2, 1, 1, 1])
+    }
+
     func testFailureSkipsDependentsAndStopsUnlessKeepGoing() throws {
         let text = """
         name: f

@@ -29,12 +29,13 @@ enum Toy {
         }
     }
 
-    /// Joins its `parts` inputs' values with `separator`.
+    /// Joins its `parts` inputs' values with `separator`; logs the threads it was given.
     struct Join: StageKind {
         static let name = "join"
         static let version = 1
         func validate(_ params: StageParams) throws { _ = try params.string("separator", default: "+") }
         func run(_ context: StageContext) throws -> Manifest {
+            context.log("threads \(context.threads)")
             let values = context.inputList("parts").compactMap { $0.metadata["value"]?.stringValue }
             return Manifest(kind: "toy", metadata: ["value": .string(values.joined(separator: try context.params.string("separator", default: "+")))])
         }

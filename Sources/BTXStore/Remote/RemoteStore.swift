@@ -94,7 +94,7 @@ public final class RemoteStore: @unchecked Sendable {
         for _ in 0..<verifyAttempts {
             let data: Data
             do { data = try documentClient.get(url).0 } catch HTTPError.status(_, _, 404) { return nil }
-            do { return try JSONDecoder().decode(ActionEntry.self, from: data) } catch {
+            do { return try ActionEntry(jsonData: data) } catch {
                 reason = "not an action entry: \(Store.oneLine(error))"
             }
         }

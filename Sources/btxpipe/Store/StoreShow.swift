@@ -28,7 +28,7 @@ struct StoreShow: ParsableCommand {
         } else if let manifest = try store.asManifest(hash) {
             printManifest(manifest, hash: hash)
         } else if store.hasObject(hash), try store.objectLength(hash) < 1 << 20,
-                  let record = try? JSONDecoder().decode(RunRecord.self, from: store.object(hash)) {
+                  let record = try? RunRecord(jsonData: store.object(hash)) {
             printRecord(record)
         } else {
             FileHandle.standardOutput.write(try store.object(hash))
