@@ -8,6 +8,8 @@ import Foundation
 public final class ProgressView: RunObserver, @unchecked Sendable {
     private struct Live {
         var step = 0, total = 0
+        /// The first step reported: a resumed stage starts past 1, and its rate counts only the steps run here.
+        var firstStep: Int?
         var fields: [String: Double] = [:]
         var started: Double
         var printedAt = -Double.infinity
@@ -81,6 +83,7 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
         locked {
             guard let index = live.firstIndex(where: { $0.stage == stage }) else { return }
             live[index].state.step = step
+            live[index].state.firstStep = live[index].state.firstStep ?? step
             live[index].state.total = total
             live[index].state.fields = fields
             if isTerminal {
@@ -145,7 +148,8 @@ public final class ProgressView: RunObserver, @unchecked Sendable {
             text += " \(name) \(String(format: "%.4g", value))"
         }
         if state.step > 0, state.total > state.step {
-            text += " eta " + Self.duration(elapsed / Double(state.step) * Double(state.total - state.step))
+            let stepsHere = state.step - (state.firstStep ?? 1) + 1
+            text += " eta " + Self.duration(elapsed / Double(max(stepsHere, 1)) * Double(state.total - state.step))
         }
         return text
     }

@@ -40,6 +40,19 @@ final class ProgressViewTests: XCTestCase {
         XCTAssertTrue(output.text.hasPrefix("\u{1B}[36mrun\u{1B}[0m a"))
     }
 
+    /// A stage resumed at step 101 of 200 that runs a step a second: the ETA counts only the steps run
+    /// here (it used to divide by all 110 and promise 9 s for 90 s of work).
+    func testTheETAOfAResumedStageCountsOnlyTheStepsRunHere() {
+        let output = Output()
+        let view = view(terminal: true, output: output)
+        view.stageStarted("a", key: .of("k"))
+        for step in 101...110 {
+            output.now += 1
+            view.progress(stage: "a", step: step, total: 200, fields: [:])
+        }
+        XCTAssertTrue(output.text.hasSuffix("110/200 eta 1m30s\n"), output.text.debugDescription)
+    }
+
     func testDurationsReadNaturally() {
         XCTAssertEqual(ProgressView.duration(1.25), "1.2s")
         XCTAssertEqual(ProgressView.duration(185), "3m05s")
