@@ -31,7 +31,7 @@ endef
 STAMP := .build/.debs-run
 TEST_STAMP := .build/.debs-test
 
-.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak smollm2 llama-cpp
+.PHONY: all build test run bench deps test-deps clean doctor hf-venv soak smollm2 llama-cpp seeds
 
 all: build
 
@@ -134,6 +134,14 @@ soak: test-deps
 run: build
 	$(BIN) run pipelines/btx.yaml
 	$(BIN) report pipelines/btx.yaml
+
+# The default pipeline with three seeds (init, data order, routers; the data and tokenizer are shared),
+# then each row's mean ± sd and each claim's verdict per seed (report/btx-seeds/). After `make run`,
+# seed 1 is cached.
+SEEDS ?= 1 2 3
+seeds: build
+	for s in $(SEEDS); do $(BIN) run pipelines/btx.yaml --set vars.seed=$$s || exit 1; done
+	$(BIN) report pipelines/btx.yaml --seeds $$(echo $(SEEDS) | tr ' ' ',')
 
 # btxpipe's benches, then the peers in the hf-venv on the same work, side by side: PyTorch on the train
 # configs (Tests/Bench/peer_pytorch.py, with the ratios), transformers on evaluation and generation

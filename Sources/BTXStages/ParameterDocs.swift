@@ -41,7 +41,7 @@ public enum ParameterDocs {
         "tune.title": "the tuning report's title",
         "tune.grid": "the learning-rate grid: a list of {name, learning_rate}, name = the training stages' foreach item",
         "sweep.title": "the sweep report's title",
-        "sweep.points": "the configurations: a list of {name, dense}, name = the grid_point of its expert, mix and BTX rows, dense = that of its compute-matched dense row",
+        "sweep.points": "the configurations: a list of {name, experts, dense}: the grid_point of its BTX row, of its expert and mix rows (default: name), of its compute-matched dense row",
         "evaluate.top_k": "BTM ensemble: use only the k best-fitting experts per sequence (0: all)",
         "evaluate.temperature": "BTM tf-idf weighting: softmax temperature over domain similarity",
     ]

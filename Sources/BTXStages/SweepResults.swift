@@ -7,10 +7,12 @@ import Foundation
 /// the MoE keeps after its finetune (BTX) and before it (the plain mix). Read from dev evaluations
 /// labelled with their `grid_point`; every comparison is a paired bootstrap over the same sequences.
 struct SweepResults: Equatable {
-    /// One configuration: its name (the `grid_point` of its experts, mix and BTX rows) and the
-    /// `grid_point` of the dense model matched to its compute.
+    /// One configuration: its name (the `grid_point` of its BTX row), the `grid_point` of its experts
+    /// and their mix (several points may share them, e.g. to vary the finetune) and that of the dense
+    /// model matched to its compute.
     struct Point: Equatable {
         var name: String
+        var experts: String
         var dense: String
     }
 
@@ -42,15 +44,17 @@ struct SweepResults: Equatable {
     var domains: [String]
     var points: [PointResult]
 
-    /// The `points` param: a list of `{name, dense}`.
+    /// The `points` param: a list of `{name, experts (default: name), dense}` (other fields, such as the
+    /// training settings a pipeline keeps beside them, are ignored).
     static func points(_ p: StageParams) throws -> [Point] {
         let list = try p.array("points", example: [["name": "e150-lr1e-3", "dense": "e150"], ["name": "e450-lr1e-3", "dense": "e450"]])
         let points = try list.map { item -> Point in
-            guard let name = item["name"]?.stringValue, let dense = item["dense"]?.stringValue, !name.isEmpty, !dense.isEmpty else {
-                throw StageError.badParameter(field: "points", expected: "a list of {name: TEXT, dense: TEXT} (grid points of the MoE rows and of their dense row)",
+            guard let name = item["name"]?.stringValue, let dense = item["dense"]?.stringValue, !name.isEmpty, !dense.isEmpty,
+                  item["experts"] == nil || item["experts"]?.stringValue?.isEmpty == false else {
+                throw StageError.badParameter(field: "points", expected: "a list of {name: TEXT, experts: TEXT (optional), dense: TEXT} (grid points of the BTX row, of the experts and mix, of the dense row)",
                                               actual: item.canonicalText)
             }
-            return Point(name: name, dense: dense)
+            return Point(name: name, experts: item["experts"]?.stringValue ?? name, dense: dense)
         }
         guard !points.isEmpty, Set(points.map(\.name)).count == points.count else {
             throw StageError.badParameter(field: "points", expected: "at least one point, with distinct names", actual: JSONValue.array(list).canonicalText)
@@ -83,20 +87,19 @@ struct SweepResults: Equatable {
         let order = domains ?? seed.losses.keys.sorted()
         self.domains = order
         self.points = try points.map { p in
-            let rows = byPoint[p.name] ?? []
-            func find(_ role: String, _ domain: String? = nil) throws -> ReportRow {
-                guard let row = rows.first(where: { $0.role == role && (domain == nil || $0.expertDomain == domain) }) else {
-                    throw StageError.failed("sweep point '\(p.name)' has no \(role) row\(domain.map { " for domain \($0)" } ?? "") among the results")
+            func find(_ role: String, _ domain: String? = nil, at point: String) throws -> ReportRow {
+                guard let row = byPoint[point]?.first(where: { $0.role == role && (domain == nil || $0.expertDomain == domain) }) else {
+                    throw StageError.failed("sweep point '\(p.name)' has no \(role) row\(domain.map { " for domain \($0)" } ?? "") with grid_point '\(point)' among the results")
                 }
                 return row
             }
             guard let dense = byPoint[p.dense]?.first(where: { $0.role == "dense" }) else {
                 throw StageError.failed("sweep point '\(p.name)': no dense row with grid_point '\(p.dense)' among the results")
             }
-            let btx = try find("btx"), mix = try find("variant")
+            let btx = try find("btx", at: p.name), mix = try find("variant", at: p.experts)
             var results: [String: DomainResult] = [:]
             for d in order {
-                results[d] = try Self.domain(d, seed: seed, expert: try find("expert", d), dense: dense, btx: btx, mix: mix, point: p.name)
+                results[d] = try Self.domain(d, seed: seed, expert: try find("expert", d, at: p.experts), dense: dense, btx: btx, mix: mix, point: p.name)
             }
             return PointResult(point: p, flops: btx.flops, tokens: btx.history.tokens, domains: results)
         }

@@ -5,7 +5,7 @@ import Foundation
 /// `sweep`: the regime where specialisation pays. Inputs `results`: dev evaluations of every sweep
 /// point's experts, mix (before its finetune) and BTX model, of the dense model matched to each point's
 /// compute, and of the seed (`SweepResults`; a test-split evaluation is refused). Param `points`:
-/// `{name, dense}` per configuration. Output: a "report" manifest (`report.md`, `report.html` with the
+/// `{name, experts, dense}` per configuration. Output: a "report" manifest (`report.md`, `report.html` with the
 /// sweep's plot, `report.json`; `btxpipe report` prints it) saying per point and domain whether the
 /// expert beats dense and how much of its gain BTX keeps (pipelines/sweep.yaml).
 struct SweepStage: StageKind {
@@ -135,7 +135,7 @@ struct SweepStage: StageKind {
                               "btx_kept": .double(r.btxKept), "btx_kept_minus_half_gain": interval(r.btxMargin),
                               "mix_kept": .double(r.mixKept), "mix_kept_minus_half_gain": interval(r.mixMargin)]
             }
-            return ["name": .string(p.point.name), "dense": .string(p.point.dense), "flops": .double(p.flops),
+            return ["name": .string(p.point.name), "experts": .string(p.point.experts), "dense": .string(p.point.dense), "flops": .double(p.flops),
                     "tokens": .int(Int64(p.tokens)), "domains": .object(domains),
                     "experts_pay": .bool(p.expertsPay), "btx_keeps_most": .bool(p.btxKeepsMost)]
         }

@@ -160,4 +160,17 @@ final class SpecLayersTests: XCTestCase {
         XCTAssertNotEqual(ablations["report"], btx["report"])
         XCTAssertGreaterThan(ablations.count, btx.count)
     }
+
+    /// The sweep's point with btx.yaml's experts and finetune is btx.yaml's own stages (cached after
+    /// `make run`), and its dense model is btx.yaml's dense.
+    func testTheSweepsDefaultPointIsTheDefaultPipelinesStages() throws {
+        let btx = try keys("btx.yaml"), sweep = try keys("sweep.yaml")
+        for domain in ["code", "knowledge", "math"] {
+            XCTAssertEqual(sweep["expert-sweep[e150-lr1e-3-\(domain)]"], btx["expert[\(domain)]"], domain)
+        }
+        XCTAssertEqual(sweep["mix-sweep[e150-lr1e-3]"], btx["mix"])
+        XCTAssertEqual(sweep["btx-sweep[e150-lr1e-3]"], btx["btx"])
+        XCTAssertEqual(sweep["dense-sweep[e150]"], btx["dense"])
+        XCTAssertNil(sweep["expert[code]"], "btx.yaml's own copies are dropped")
+    }
 }

@@ -39,7 +39,8 @@ final class SweepAndSeedsTests: XCTestCase {
          evaluation("BTX top-2", "btx", point: "long", ["code": 2.6, "math": 1.2])]
     }
 
-    private let points = [SweepResults.Point(name: "short", dense: "d-short"), SweepResults.Point(name: "long", dense: "d-long")]
+    private let points = [SweepResults.Point(name: "short", experts: "short", dense: "d-short"),
+                          SweepResults.Point(name: "long", experts: "long", dense: "d-long")]
 
     func testSweepTellsWhereExpertsBeatDenseAndHowMuchOfTheirGainBTXKeeps() throws {
         let sweep = try SweepResults(points: points, evaluations: evaluations)
@@ -76,9 +77,9 @@ final class SweepAndSeedsTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("was scored on the test split: the sweep chooses on the dev split only"), "\($0)")
         }
         XCTAssertThrowsError(try SweepResults(points: points, evaluations: evaluations.filter { !$0.input.hasPrefix("results.BTX top-2.long") })) {
-            XCTAssertTrue("\($0)".contains("sweep point 'long' has no btx row"), "\($0)")
+            XCTAssertTrue("\($0)".contains("sweep point 'long' has no btx row with grid_point 'long'"), "\($0)")
         }
-        XCTAssertThrowsError(try SweepResults(points: [SweepResults.Point(name: "short", dense: "d-none")], evaluations: evaluations)) {
+        XCTAssertThrowsError(try SweepResults(points: [SweepResults.Point(name: "short", experts: "short", dense: "d-none")], evaluations: evaluations)) {
             XCTAssertTrue("\($0)".contains("no dense row with grid_point 'd-none'"), "\($0)")
         }
         XCTAssertThrowsError(try SweepResults(points: points, evaluations: Array(evaluations.dropFirst()))) {
@@ -102,6 +103,12 @@ final class SweepAndSeedsTests: XCTestCase {
         XCTAssertEqual(json["points"]?.arrayValue?.map { $0["experts_pay"]?.boolValue }, [false, true])
         XCTAssertNotNil(output.objects["report.html"])
         XCTAssertTrue(String(decoding: try store.object(output.objects["report.md"]!), as: UTF8.self).contains("| point | compute (BTX) |"))
+        // A point may share another's experts and mix (here: "long" finetuned again, as "long-2").
+        var more = evaluations
+        more.append(evaluation("BTX top-2", "btx", point: "long-2", ["code": 2.55, "math": 1.1]))
+        let shared = try SweepResults(points: points + [SweepResults.Point(name: "long-2", experts: "long", dense: "d-long")], evaluations: more)
+        XCTAssertEqual(shared.points[2].domains["code"]!.btxKept, 0.9, accuracy: 1e-9)
+        XCTAssertEqual(shared.points[2].domains["code"]!.mixKept, 0.2, accuracy: 1e-9)
     }
 
     /// A report.json as `ReportRenderer.json` writes it, with two rows and two claims.
