@@ -61,7 +61,35 @@ struct SweepStage: StageKind {
     }
 
     static func markdown(_ sweep: SweepResults, title: String) -> String {
-        (["# \(title)", "", note, ""] + table(sweep)).joined(separator: "\n") + "\n"
+        (["# \(title)", "", note, ""] + table(sweep) + ["", "```"] + textChart(sweep) + ["```"]).joined(separator: "\n") + "\n"
+    }
+
+    /// The plot as text (for a README or a terminal): per point and domain, the expert's margin over
+    /// dense and the share of its gain BTX keeps, as bars around their thresholds (0 and ½), each
+    /// marked ✓ when beyond doubt.
+    static func textChart(_ sweep: SweepResults) -> [String] {
+        let width = 16
+        func bar(_ value: Double, scale: Double) -> String {
+            let cells = Int((min(max(value / scale, -1), 1) * Double(width / 2)).rounded())
+            let left = String(repeating: " ", count: width / 2 - max(-cells, 0)) + String(repeating: "#", count: max(-cells, 0))
+            return left + "|" + String(repeating: "#", count: max(cells, 0)) + String(repeating: " ", count: width / 2 - max(cells, 0))
+        }
+        let scale = max(sweep.points.flatMap { $0.domains.values.map { abs($0.expertMinusDense.point) } }.max() ?? 1, 1e-9)
+        let nameWidth = max(sweep.points.map(\.point.name.count).max() ?? 0, 5), domainWidth = max(sweep.domains.map(\.count).max() ?? 0, 6)
+        let pad = { (text: String, n: Int) in text + String(repeating: " ", count: max(0, n - text.count)) }
+        var lines = [pad("point", nameWidth) + "  " + pad("domain", domainWidth) + "  " + pad("expert − dense (< 0: expert better)", 2 * width + 10)
+                        + "  BTX keeps (| = half of the gain)"]
+        for p in sweep.points {
+            for (i, d) in sweep.domains.enumerated() {
+                guard let r = p.domains[d] else { continue }
+                let sure = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
+                let margin = bar(r.expertMinusDense.point, scale: scale) + String(format: " %+.3f", r.expertMinusDense.point)
+                    + sure(r.expertMinusDense.below(0))
+                let kept = bar(r.btxKept - 0.5, scale: 0.5) + String(format: " %.2f", r.btxKept) + sure(r.btxMargin.above(0))
+                lines.append(pad(i == 0 ? p.point.name : "", nameWidth) + "  " + pad(d, domainWidth) + "  " + pad(margin, 2 * width + 10) + "  " + kept)
+            }
+        }
+        return lines
     }
 
     static func html(_ sweep: SweepResults, title: String) -> String {

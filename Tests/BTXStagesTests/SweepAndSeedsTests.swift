@@ -65,6 +65,13 @@ final class SweepAndSeedsTests: XCTestCase {
         XCTAssertTrue(table.contains("- long: experts beat dense on 2/2 domains; BTX keeps over half the gain on 2/2 — specialisation pays and survives the merge"),
                       table.joined(separator: "\n"))
         XCTAssertTrue(table.contains("- short: experts beat dense on 1/2 domains; BTX keeps over half the gain on 0/2"), table.joined(separator: "\n"))
+        let chart = SweepStage.textChart(sweep)
+        XCTAssertEqual(chart.count, 1 + 4)
+        // long/code: expert − dense −0.1, a fifth of the largest magnitude (long/math's −0.5, a full bar);
+        // BTX keeps 0.8, 0.3 right of ½.
+        XCTAssertTrue(chart[3].hasPrefix("long   code          ##|         -0.100 \u{2713} "), chart.joined(separator: "\n"))
+        XCTAssertTrue(chart[4].hasPrefix("       math    ########|         -0.500 \u{2713} "), chart.joined(separator: "\n"))
+        XCTAssertTrue(chart[3].hasSuffix("        |#####    0.80 \u{2713}"), chart.joined(separator: "\n"))
         let html = SweepStage.html(sweep, title: "t")
         XCTAssertTrue(html.contains("data-chart=\"sweep-expert-minus-dense\"") && html.contains("data-chart=\"sweep-share-kept\""))
         XCTAssertFalse(html.contains("<script") || html.contains("http://") && !html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
