@@ -74,6 +74,7 @@ public enum ReportRenderer {
         let note = taskNote(data)
         if !note.isEmpty { lines += ["", note] }
         lines += ["", "## Claims of the BTX paper", "", claimsNote, ""] + claimLines(data)
+        lines += ["", "## Compute of each model, stage by stage", ""] + lineageTable(data)
         for row in data.rows {
             guard let layers = row.routing, !layers.isEmpty else { continue }
             lines += ["", "## Routing of \(row.name) (share of each domain's tokens per expert, mean over layers)", ""]
@@ -89,6 +90,21 @@ public enum ReportRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Each model's lineage as Markdown rows: every training run behind it (stage, steps, tokens seen,
+    /// FLOPs), then its total; a run shared by several models (the seed) is listed under each.
+    static func lineageTable(_ data: ReportData) -> [String] {
+        var lines = ["| model | stage | steps | tokens | compute |", "|---|---|---|---|---|"]
+        for row in data.rows where !row.history.runs.isEmpty {
+            for (i, run) in row.history.runs.enumerated() {
+                lines.append("| \(i == 0 ? row.name : "") | \(run.stage) | \(run.steps) | \(run.tokens) | \(ReportData.flops(run.flops)) |")
+            }
+            if row.history.runs.count > 1 {
+                lines.append("| | total | \(row.history.runs.reduce(0) { $0 + $1.steps }) | \(row.history.tokens) | \(ReportData.flops(row.flops)) |")
+            }
+        }
+        return lines
+    }
+
     /// The whole report as one HTML page with inline SVG charts.
     public static func html(_ data: ReportData) -> String {
         var body = "<h1>\(escape(data.title))</h1>\n"
@@ -101,7 +117,12 @@ public enum ReportRenderer {
             let cls = ["held": "held", "not held": "not", "inconclusive": "inc"][c.verdict] ?? "na"
             body += "<li><b class=\"\(cls)\">\(c.verdict)</b> — \(escape(c.statement)) <small>(\(escape(c.evidence)))</small></li>\n"
         }
-        body += "</ol>\n<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
+        body += "</ol>\n<h2>Compute of each model, stage by stage</h2>\n<table>\n"
+        for (i, line) in lineageTable(data).enumerated() where i != 1 {
+            let cells = line.dropFirst(2).dropLast(2).components(separatedBy: " | ")
+            body += "<tr>" + cells.map { i == 0 ? "<th>\(escape($0))</th>" : "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
+        }
+        body += "</table>\n<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
         for (index, row) in data.rows.enumerated() where !(row.routing ?? []).isEmpty {
             body += "<h2>Routing of \(escape(row.name))</h2>\n" + ReportCharts.routingHeatmaps(row, domains: data.domains, index: index)
         }
@@ -128,7 +149,9 @@ public enum ReportRenderer {
             var o: [String: JSONValue] = ["name": .string(r.name), "role": .string(r.role),
                                           "losses": .object(r.losses.mapValues { .double($0) }),
                                           "average_loss": .double(r.averageLoss), "flops": .double(r.flops),
-                                          "tokens": .int(Int64(r.history.tokens))]
+                                          "tokens": .int(Int64(r.history.tokens)),
+                                          "lineage": .array(r.history.runs.map { ["stage": .string($0.stage), "steps": .int(Int64($0.steps)),
+                                                                                  "tokens": .int(Int64($0.tokens)), "flops": .double($0.flops)] })]
             if let d = r.expertDomain { o["expert_domain"] = .string(d) }
             if let a = r.mathAccuracy { o["math_accuracy"] = .double(a) }
             if let m = r.mixedLoss { o["mixed_loss"] = .double(m) }

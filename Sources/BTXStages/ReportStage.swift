@@ -6,7 +6,7 @@ import Foundation
 /// row order) as `report.md`, a self-contained `report.html` and `report.json` objects.
 struct ReportStage: StageKind {
     static let name = "report"
-    static let version = 4  // 4: a downstream task column per domain; 3: claims by paired bootstrap, claim 5, mixed-domain column; 2: curves against tokens and FLOPs per comparison; report.json carries all the HTML shows
+    static let version = 5  // 5: compute and tokens of each model's training runs, stage by stage; 4: a downstream task column per domain; 3: claims by paired bootstrap, claim 5, mixed-domain column; 2: curves against tokens and FLOPs per comparison; report.json carries all the HTML shows
     static let summary = "results table, loss curves, routing heatmaps and the paper's claims"
 
     func validate(_ params: StageParams) throws {

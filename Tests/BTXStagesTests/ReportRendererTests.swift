@@ -98,6 +98,24 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertEqual(claim(own: 0.1, noise: 0.05).verdict, "not held", "the others get 45% each")
     }
 
+    func testEachModelsComputeAndTokensAreListedStageByStage() {
+        let seed = TrainingHistory.Run(stage: "seed", steps: 10, tokens: 2048, flops: 1e12, curve: [])
+        let expert = TrainingHistory.Run(stage: "expert[code]", steps: 5, tokens: 1024, flops: 5e11, curve: [])
+        let rows = [ReportRow(name: "seed", role: "seed", losses: ["code": 3], flops: 1e12, history: TrainingHistory(runs: [seed])),
+                    ReportRow(name: "expert code", role: "expert", expertDomain: "code", losses: ["code": 2], flops: 1.5e12,
+                              history: TrainingHistory(runs: [seed, expert])),
+                    ReportRow(name: "BTM", role: "btm", losses: ["code": 2], flops: 0)]
+        let lines = ReportRenderer.lineageTable(ReportData(title: "t", domains: ["code"], rows: rows))
+        XCTAssertEqual(lines, ["| model | stage | steps | tokens | compute |", "|---|---|---|---|---|",
+                               "| seed | seed | 10 | 2048 | 1.00 TFLOP |",
+                               "| expert code | seed | 10 | 2048 | 1.00 TFLOP |", "|  | expert[code] | 5 | 1024 | 500.00 GFLOP |",
+                               "| | total | 15 | 3072 | 1.50 TFLOP |"])
+        let data = ReportData(title: "t", domains: ["code"], rows: rows)
+        XCTAssertTrue(ReportRenderer.markdown(data).contains("## Compute of each model, stage by stage"))
+        XCTAssertTrue(ReportRenderer.html(data).contains("<td>expert[code]</td><td>5</td><td>1024</td>"))
+        XCTAssertEqual(ReportRenderer.json(data)["rows"]?.arrayValue?[1]["lineage"]?.arrayValue?.count, 2)
+    }
+
     func testRowsThatScoredOtherSequencesAreNotPaired() {
         var rows = data.rows
         rows[6].heldOut = ["batch_size": 8]  // BTX scored other sequences than BTM and dense
