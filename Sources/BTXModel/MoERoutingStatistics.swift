@@ -6,9 +6,10 @@ import BTXTensor
 ///
 /// Domains: the caller labels each row of the next batch (`rowDomains`, e.g. the domain each
 /// sequence came from, repeated over its T tokens); unlabeled use counts everything as domain 0.
-/// With `rowsPerSequence` set, it also counts per sequence of the batches since the last
-/// `takeSequenceShares()` (row n belongs to sequence n / rowsPerSequence), over all layers: the
-/// report bootstraps routing over sequences from these.
+/// With `rowsPerSequence` set, it also counts per sequence of the batch (row n belongs to sequence
+/// n / rowsPerSequence), over all layers, until `takeSequenceShares()`: take them after every batch
+/// (two batches without a take add up sequence by sequence). The report bootstraps routing over
+/// sequences from these.
 public final class MoERoutingStatistics {
     /// L, E and the number of domain labels.
     public let layers: Int, experts: Int, domains: Int
@@ -23,7 +24,7 @@ public final class MoERoutingStatistics {
     /// Counts for `layers` × `domains` × `experts`, for batches of up to `maxRows` rows, and per
     /// sequence of `rowsPerSequence` rows when that is positive.
     public init(layers: Int, experts: Int, domains: Int = 1, maxRows: Int, rowsPerSequence: Int = 0) {
-        precondition(layers > 0 && experts > 0 && domains > 0 && rowsPerSequence >= 0, "statistics need positive sizes")
+        precondition(layers > 0 && experts > 0 && domains > 0 && rowsPerSequence >= 0, "statistics need positive sizes (rowsPerSequence ≥ 0)")
         self.layers = layers
         self.experts = experts
         self.domains = domains

@@ -19,7 +19,8 @@ public final class StageContext: @unchecked Sendable {
     public let inputs: [String: Manifest]
     /// Input name → hash of the input manifest (same names as `inputs`).
     public let inputHashes: [String: ObjectHash]
-    /// How many threads the stage may use (cores / parallel stages).
+    /// How many threads the stage may use: the cores shared among the stages that started with it
+    /// (`RunOptions.threads(concurrent:)`). Outputs must not depend on it.
     public let threads: Int
 
     let events: RunObserver

@@ -3,7 +3,7 @@ import BTXStore
 /// One kind of pipeline step: a pure function (params, input manifests) → one output manifest.
 ///
 /// Same params and same input manifests must give the same output manifest, bit for bit, on the same
-/// machine and thread count; nothing may be read from outside the declared inputs. The runner caches
+/// machine, at any thread count (the runner gives a stage the cores free when it starts); nothing may be read from outside the declared inputs. The runner caches
 /// the result under the stage key (kind name, `version`, canonical params, input manifest hashes).
 public protocol StageKind {
     /// The name used as `kind:` in a pipeline spec: "fetch", "tokenize", "train", "mix", …

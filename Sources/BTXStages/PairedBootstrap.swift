@@ -52,10 +52,10 @@ struct Interval: Equatable {
         low > bound ? .held : high < bound ? .notHeld : .inconclusive
     }
 
-    /// "0.012 [0.004, 0.020]"
     /// The interval with every bound multiplied by `factor` (> 0), e.g. 100 for percentage points.
     func scaled(_ factor: Double) -> Interval { Interval(point: point * factor, low: low * factor, high: high * factor) }
 
+    /// "0.012 [0.004, 0.020]"
     func text(_ format: String = "%+.3f") -> String {
         String(format: "\(format) [\(format), \(format)]", point, low, high)
     }

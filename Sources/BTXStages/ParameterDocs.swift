@@ -40,6 +40,7 @@ public enum ParameterDocs {
         "evaluate.grid_point": "the tuning grid item or sweep point the model was trained at (read by tune and sweep)",
         "tune.title": "the tuning report's title",
         "tune.grid": "the learning-rate grid: a list of {name, learning_rate}, name = the training stages' foreach item",
+        "report.comparisons": "orderings to check besides the claims: a list of {better, worse} row names, each decided by the paired bootstrap",
         "sweep.title": "the sweep report's title",
         "sweep.points": "the configurations: a list of {name, experts, dense}: the grid_point of its BTX row, of its expert and mix rows (default: name), of its compute-matched dense row",
         "evaluate.top_k": "BTM ensemble: use only the k best-fitting experts per sequence (0: all)",

@@ -136,6 +136,17 @@ public struct Claim: Equatable, Sendable {
     public var verdict: String { decision.rawValue }
 }
 
+/// An ordering the report checks besides the paper's claims: row `better` has a lower average loss
+/// than row `worse` (rows named by their labels; e.g. an ablation's "soft routing" over "BTX top-2").
+public struct RowComparison: Equatable, Sendable {
+    public var better: String, worse: String
+
+    public init(better: String, worse: String) {
+        self.better = better
+        self.worse = worse
+    }
+}
+
 /// The results of a pipeline run: rows in pipeline order, domains in data order, and the claims.
 public struct ReportData: Equatable, Sendable {
     /// Report title.
@@ -144,6 +155,8 @@ public struct ReportData: Equatable, Sendable {
     public var domains: [String]
     /// Evaluated models (rows).
     public var rows: [ReportRow]
+    /// Orderings to check besides the claims (the report stage's `comparisons`).
+    public var comparisons: [RowComparison] = []
 
     /// Results with the domain order given (or taken from the rows, sorted).
     public init(title: String, domains: [String]? = nil, rows: [ReportRow]) {
@@ -274,10 +287,11 @@ public struct ReportData: Equatable, Sendable {
     }
 
     /// The 95% interval, over `row`'s held-out sequences of `domain`, of expert `e`'s share of the
-    /// domain's routing minus the largest share of any other expert; nil without per-sequence routing.
+    /// domain's routing minus the largest share of any other expert; nil without per-sequence routing
+    /// (or with a single expert, which has no other to beat).
     static func routingMargin(_ row: ReportRow, domain: String, expert e: Int) -> Interval? {
         guard let sequences = row.sequenceRouting[domain], !sequences.isEmpty,
-              let width = sequences.first?.count, width > e, sequences.allSatisfy({ $0.count == width }) else { return nil }
+              let width = sequences.first?.count, width > max(e, 1), sequences.allSatisfy({ $0.count == width }) else { return nil }
         let columns = (0..<width).map { j in sequences.map { $0[j] } }
         return bootstrap.interval(sizes: [domain: sequences.count]) { mean in
             let shares = columns.map { mean($0, domain) }
@@ -315,6 +329,22 @@ public struct ReportData: Equatable, Sendable {
         return Claim(statement: statement, decision: .all(parts),
                      evidence: "share of each expert's gain over the seed that BTX keeps, and the 95% interval of the loss kept minus half the gain: "
                         + evidence.joined(separator: "; "))
+    }
+
+    /// Each of `comparisons`, decided like the loss claims: held when the 95% interval of `better`'s
+    /// average loss minus `worse`'s lies below 0, not held when above, else inconclusive.
+    var comparisonClaims: [Claim] {
+        comparisons.map { c in
+            let statement = "\(c.better) beats \(c.worse) on average."
+            guard let better = rows.first(where: { $0.name == c.better }), let worse = rows.first(where: { $0.name == c.worse }) else {
+                return Claim(statement: statement, decision: .notTested, evidence: "needs rows named '\(c.better)' and '\(c.worse)'")
+            }
+            guard let difference = interval([better, worse], domains: domains, Self.averageDifference(better, worse, domains: domains)) else {
+                return Claim(statement: statement, decision: .notTested, evidence: Self.noSequences)
+            }
+            return Claim(statement: statement, decision: difference.below(0),
+                         evidence: String(format: "average loss %.3f against %.3f; difference %@", better.averageLoss, worse.averageLoss, difference.text()))
+        }
     }
 
     /// FLOPs in a short human unit ("1.2 PFLOP").

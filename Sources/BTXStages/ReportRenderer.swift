@@ -60,8 +60,13 @@ public enum ReportRenderer {
         + "stratified by domain): held or not held only when the 95% interval of the difference is on one side; inconclusive otherwise."
 
     /// The claims as Markdown list items.
-    public static func claimLines(_ data: ReportData) -> [String] {
-        data.claims.enumerated().map { i, c in "\(i + 1). **\(c.verdict)** — \(c.statement) (\(c.evidence))" }
+    public static func claimLines(_ data: ReportData) -> [String] { listLines(data.claims) }
+
+    /// The `comparisons` as Markdown list items, decided like the claims.
+    public static func comparisonLines(_ data: ReportData) -> [String] { listLines(data.comparisonClaims) }
+
+    static func listLines(_ claims: [Claim]) -> [String] {
+        claims.enumerated().map { i, c in "\(i + 1). **\(c.verdict)** — \(c.statement) (\(c.evidence))" }
     }
 
     /// The whole report as Markdown.
@@ -74,7 +79,8 @@ public enum ReportRenderer {
         let note = taskNote(data)
         if !note.isEmpty { lines += ["", note] }
         lines += ["", "## Claims of the BTX paper", "", claimsNote, ""] + claimLines(data)
-        lines += ["", "## Compute of each model, stage by stage", ""] + lineageTable(data)
+        if !data.comparisons.isEmpty { lines += ["", "## Comparisons", ""] + comparisonLines(data) }
+        if !lineageCells(data).isEmpty { lines += ["", "## Compute of each model, stage by stage", ""] + lineageTable(data) }
         for row in data.rows {
             guard let layers = row.routing, !layers.isEmpty else { continue }
             lines += ["", "## Routing of \(row.name) (share of each domain's tokens per expert, mean over layers)", ""]
@@ -90,19 +96,25 @@ public enum ReportRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Each model's lineage as Markdown rows: every training run behind it (stage, steps, tokens seen,
-    /// FLOPs), then its total; a run shared by several models (the seed) is listed under each.
-    static func lineageTable(_ data: ReportData) -> [String] {
-        var lines = ["| model | stage | steps | tokens | compute |", "|---|---|---|---|---|"]
-        for row in data.rows where !row.history.runs.isEmpty {
-            for (i, run) in row.history.runs.enumerated() {
-                lines.append("| \(i == 0 ? row.name : "") | \(run.stage) | \(run.steps) | \(run.tokens) | \(ReportData.flops(run.flops)) |")
+    static let lineageHeader = ["model", "stage", "steps", "tokens", "compute"]
+
+    /// Each model's lineage: every training run behind it (stage, steps, tokens seen, FLOPs), then its
+    /// total; a run shared by several models (the seed) is listed under each. Empty without runs.
+    static func lineageCells(_ data: ReportData) -> [[String]] {
+        data.rows.filter { !$0.history.runs.isEmpty }.flatMap { row -> [[String]] in
+            let runs = row.history.runs
+            let lines = runs.enumerated().map { i, run in
+                [i == 0 ? row.name : "", run.stage, "\(run.steps)", "\(run.tokens)", ReportData.flops(run.flops)]
             }
-            if row.history.runs.count > 1 {
-                lines.append("| | total | \(row.history.runs.reduce(0) { $0 + $1.steps }) | \(row.history.tokens) | \(ReportData.flops(row.flops)) |")
-            }
+            guard runs.count > 1 else { return lines }
+            return lines + [["", "total", "\(runs.reduce(0) { $0 + $1.steps })", "\(row.history.tokens)", ReportData.flops(row.history.flops)]]
         }
-        return lines
+    }
+
+    /// The lineage as Markdown table rows (header first).
+    static func lineageTable(_ data: ReportData) -> [String] {
+        let row = { (cells: [String]) in "| " + cells.joined(separator: " | ") + " |" }
+        return [row(lineageHeader), "|" + lineageHeader.map { _ in "---" }.joined(separator: "|") + "|"] + lineageCells(data).map(row)
     }
 
     /// The whole report as one HTML page with inline SVG charts.
@@ -112,17 +124,14 @@ public enum ReportRenderer {
         body += htmlTable(data)
         let note = taskNote(data)
         if !note.isEmpty { body += "<p>\(escape(note))</p>\n" }
-        body += "<h2>Claims of the BTX paper</h2>\n<p>\(escape(claimsNote))</p>\n<ol>\n"
-        for c in data.claims {
-            let cls = ["held": "held", "not held": "not", "inconclusive": "inc"][c.verdict] ?? "na"
-            body += "<li><b class=\"\(cls)\">\(c.verdict)</b> — \(escape(c.statement)) <small>(\(escape(c.evidence)))</small></li>\n"
+        body += "<h2>Claims of the BTX paper</h2>\n<p>\(escape(claimsNote))</p>\n" + htmlList(data.claims)
+        if !data.comparisons.isEmpty { body += "<h2>Comparisons</h2>\n" + htmlList(data.comparisonClaims) }
+        let lineage = lineageCells(data)
+        if !lineage.isEmpty {
+            body += "<h2>Compute of each model, stage by stage</h2>\n<table>\n<tr>" + lineageHeader.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+                + lineage.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }.joined() + "</table>\n"
         }
-        body += "</ol>\n<h2>Compute of each model, stage by stage</h2>\n<table>\n"
-        for (i, line) in lineageTable(data).enumerated() where i != 1 {
-            let cells = line.dropFirst(2).dropLast(2).components(separatedBy: " | ")
-            body += "<tr>" + cells.map { i == 0 ? "<th>\(escape($0))</th>" : "<td>\(escape($0))</td>" }.joined() + "</tr>\n"
-        }
-        body += "</table>\n<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
+        body += "<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
         for (index, row) in data.rows.enumerated() where !(row.routing ?? []).isEmpty {
             body += "<h2>Routing of \(escape(row.name))</h2>\n" + ReportCharts.routingHeatmaps(row, domains: data.domains, index: index)
         }
@@ -130,6 +139,14 @@ public enum ReportRenderer {
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
             + ".held{color:#1a7f37}.not{color:#c62828}.inc{color:#b26a00}.na{color:#777}svg{margin:4px}.panel{display:flex;flex-wrap:wrap}"
         return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(escape(data.title))</title><style>\(style)</style></head>\n<body>\n\(body)</body></html>\n"
+    }
+
+    /// Claims as an HTML ordered list, each verdict coloured.
+    static func htmlList(_ claims: [Claim]) -> String {
+        "<ol>\n" + claims.map { c in
+            let cls = ["held": "held", "not held": "not", "inconclusive": "inc"][c.verdict] ?? "na"
+            return "<li><b class=\"\(cls)\">\(c.verdict)</b> — \(escape(c.statement)) <small>(\(escape(c.evidence)))</small></li>\n"
+        }.joined() + "</ol>\n"
     }
 
     /// The results table as HTML, built from the data (the same cells as the Markdown table).
@@ -167,14 +184,16 @@ public enum ReportRenderer {
             }
             return .object(o)
         }
-        let claims: [JSONValue] = data.claims.map { c in
+        let claim = { (c: Claim) -> JSONValue in
             ["statement": .string(c.statement), "verdict": .string(c.verdict), "evidence": .string(c.evidence),
              "held": c.held.map(JSONValue.bool) ?? .null]
         }
+        let claims = data.claims.map(claim)
         var tasks: [String: JSONValue] = [:]
         for d in data.taskDomains { tasks[d] = data.rows.lazy.compactMap { $0.taskDescriptions[d] }.first.map(JSONValue.string) }
         return ["title": .string(data.title), "domains": .array(data.domains.map { .string($0) }), "tasks": .object(tasks),
-                "rows": .array(rows), "claims": .array(claims), "curves": ReportCurves(data).json]
+                "rows": .array(rows), "claims": .array(claims), "comparisons": .array(data.comparisonClaims.map(claim)),
+                "curves": ReportCurves(data).json]
     }
 
     /// `text` with the five HTML special characters escaped.

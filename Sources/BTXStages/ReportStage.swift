@@ -11,6 +11,17 @@ struct ReportStage: StageKind {
 
     func validate(_ params: StageParams) throws {
         _ = try params.string("title", default: "BTX results")
+        _ = try Self.comparisons(params)
+    }
+
+    /// The `comparisons` param: a list of `{better: ROW, worse: ROW}` (row labels), default none.
+    static func comparisons(_ p: StageParams) throws -> [RowComparison] {
+        try p.array("comparisons", default: []).map { item in
+            guard let better = item["better"]?.stringValue, let worse = item["worse"]?.stringValue, item.objectValue?.count == 2 else {
+                throw StageError.badParameter(field: "comparisons", expected: "a list of {better: ROW NAME, worse: ROW NAME}", actual: item.canonicalText)
+            }
+            return RowComparison(better: better, worse: worse)
+        }
     }
 
     func run(_ context: StageContext) throws -> Manifest {
@@ -20,7 +31,8 @@ struct ReportStage: StageKind {
         objects["report.md"] = try context.store.putObject(Data(markdown.utf8))
         objects["report.html"] = try context.store.putObject(Data(ReportRenderer.html(data).utf8))
         objects["report.json"] = try context.store.putObject(ReportRenderer.json(data).canonicalData)
-        for line in ReportRenderer.table(data) + [""] + [ReportRenderer.taskNote(data), ""] + ReportRenderer.claimLines(data) { context.log(line) }
+        for line in ReportRenderer.table(data) + [""] + [ReportRenderer.taskNote(data), ""] + ReportRenderer.claimLines(data)
+            + ReportRenderer.comparisonLines(data) { context.log(line) }
         let held = data.claims.filter { $0.held == true }.count
         context.metric("claims_held", .int(Int64(held)))
         return Manifest(kind: "report", objects: objects,
@@ -34,6 +46,8 @@ struct ReportStage: StageKind {
         guard !results.isEmpty else { throw StageError.missingInput(name: "results") }
         let rows = try results.enumerated().map { try ReportRow(evaluation: $1, input: "results.\($0)") }
         let domains = results[0].metadata["domain_order"]?.arrayValue?.compactMap(\.stringValue)
-        return ReportData(title: try context.params.string("title", default: "BTX results"), domains: domains, rows: rows)
+        var data = ReportData(title: try context.params.string("title", default: "BTX results"), domains: domains, rows: rows)
+        data.comparisons = try comparisons(context.params)
+        return data
     }
 }

@@ -25,8 +25,8 @@ public struct SeedSummary: Equatable, Sendable {
     public var rows: [Row]
     public var claims: [ClaimVerdicts]
 
-    /// The summary of `reports` (one `report.json` per seed, in the order of `seeds`). Rows and claims
-    /// are matched by name and statement; those missing from a run are left out and named in `dropped`.
+    /// The summary of `reports` (one `report.json` per seed, in the order of `seeds`). Rows are matched by
+    /// name (a row missing from any run is left out); claims by statement (missing from a run: "not tested").
     public init(seeds: [Int], reports: [JSONValue]) throws {
         guard seeds.count == reports.count, seeds.count >= 2 else {
             throw StageError.failed("a seed summary needs at least two runs, one report per seed")

@@ -27,18 +27,23 @@ struct SweepResults: Equatable {
         var btxKept: Double, btxMargin: Interval
         /// The same for the mix before its finetune.
         var mixKept: Double, mixMargin: Interval
+
+        /// Over half of a gain that is itself beyond doubt is kept, beyond doubt (as the report's claim 5).
+        var btxKeepsMost: Bool { gain.above(0) == .held && btxMargin.above(0) == .held }
     }
 
-    /// One point's results, its BTX model's training compute and tokens (whole lineage).
+    /// One point's results, its BTX model's training compute and tokens (whole lineage) and average
+    /// dev loss.
     struct PointResult: Equatable {
         var point: Point
         var flops: Double, tokens: Int
+        var btxAverageLoss: Double
         var domains: [String: DomainResult]
 
         /// Every expert beats the dense model on its own domain beyond doubt.
         var expertsPay: Bool { domains.values.allSatisfy { $0.expertMinusDense.below(0) == .held } }
-        /// BTX keeps over half of every expert's gain beyond doubt.
-        var btxKeepsMost: Bool { domains.values.allSatisfy { $0.btxMargin.above(0) == .held } }
+        /// BTX keeps over half of every expert's gain beyond doubt (each gain itself beyond doubt).
+        var btxKeepsMost: Bool { domains.values.allSatisfy(\.btxKeepsMost) }
     }
 
     var domains: [String]
@@ -80,6 +85,12 @@ struct SweepResults: Equatable {
                 }
                 seed = row
             } else {
+                if byPoint[point, default: []].contains(where: { $0.role == row.role && $0.expertDomain == row.expertDomain }) {
+                    throw StageError.failed("input '\(input)': a \(row.role) row\(row.expertDomain.map { " of \($0)" } ?? "") at grid_point '\(point)' is scored twice")
+                }
+                for d in row.losses.keys where row.sequenceLosses[d] == nil {
+                    throw StageError.failed("input '\(input)' (\(row.name)) has no per-sequence losses of \(d) (rerun evaluate)")
+                }
                 byPoint[point, default: []].append(row)
             }
         }
@@ -101,7 +112,7 @@ struct SweepResults: Equatable {
             for d in order {
                 results[d] = try Self.domain(d, seed: seed, expert: try find("expert", d, at: p.experts), dense: dense, btx: btx, mix: mix, point: p.name)
             }
-            return PointResult(point: p, flops: btx.flops, tokens: btx.history.tokens, domains: results)
+            return PointResult(point: p, flops: btx.flops, tokens: btx.history.tokens, btxAverageLoss: btx.averageLoss, domains: results)
         }
     }
 
@@ -109,6 +120,9 @@ struct SweepResults: Equatable {
     static func domain(_ d: String, seed: ReportRow, expert: ReportRow, dense: ReportRow, btx: ReportRow, mix: ReportRow,
                        point: String) throws -> DomainResult {
         let rows = [seed, expert, dense, btx, mix]
+        for row in rows where row.losses[d] == nil || row.sequenceLosses[d] == nil {
+            throw StageError.failed("sweep point '\(point)': \(row.name) has no dev loss of \(d)")
+        }
         let data = ReportData(title: "", domains: [d], rows: rows)
         let loss = { (row: ReportRow, mean: PairedBootstrap.Mean) in mean(row.sequenceLosses[d]!, d) }
         func interval(_ statistic: @escaping (PairedBootstrap.Mean) -> Double) throws -> Interval {

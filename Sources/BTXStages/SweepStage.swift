@@ -49,13 +49,14 @@ struct SweepStage: StageKind {
                 let mark = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
                 lines.append("| " + [i == 0 ? p.point.name : "", i == 0 ? ReportData.flops(p.flops) : "", d,
                                      r.expertMinusDense.text() + mark(r.expertMinusDense.below(0)),
-                                     String(format: "%.2f", r.btxKept) + mark(r.btxMargin.above(0)),
+                                     String(format: "%.2f", r.btxKept) + (r.btxKeepsMost ? " \u{2713}" : ""),
                                      String(format: "%.2f", r.mixKept) + mark(r.mixMargin.above(0))].joined(separator: " | ") + " |")
             }
         }
         return lines + [""] + sweep.points.map { p in
             "- \(p.point.name): experts beat dense on \(p.domains.values.filter { $0.expertMinusDense.below(0) == .held }.count)/\(sweep.domains.count) domains; "
-                + "BTX keeps over half the gain on \(p.domains.values.filter { $0.btxMargin.above(0) == .held }.count)/\(sweep.domains.count)"
+                + "BTX keeps over half the gain on \(p.domains.values.filter(\.btxKeepsMost).count)/\(sweep.domains.count)"
+                + String(format: "; BTX's average dev loss %.4f", p.btxAverageLoss)
                 + (p.expertsPay && p.btxKeepsMost ? " — specialisation pays and survives the merge" : "")
         }
     }
@@ -70,11 +71,11 @@ struct SweepStage: StageKind {
     static func textChart(_ sweep: SweepResults) -> [String] {
         let width = 16
         func bar(_ value: Double, scale: Double) -> String {
-            let cells = Int((min(max(value / scale, -1), 1) * Double(width / 2)).rounded())
+            let cells = value.isFinite ? Int((min(max(value / scale, -1), 1) * Double(width / 2)).rounded()) : 0
             let left = String(repeating: " ", count: width / 2 - max(-cells, 0)) + String(repeating: "#", count: max(-cells, 0))
             return left + "|" + String(repeating: "#", count: max(cells, 0)) + String(repeating: " ", count: width / 2 - max(cells, 0))
         }
-        let scale = max(sweep.points.flatMap { $0.domains.values.map { abs($0.expertMinusDense.point) } }.max() ?? 1, 1e-9)
+        let scale = max(sweep.points.flatMap { $0.domains.values.map { abs($0.expertMinusDense.point) } }.filter(\.isFinite).max() ?? 1, 1e-9)
         let nameWidth = max(sweep.points.map(\.point.name.count).max() ?? 0, 5), domainWidth = max(sweep.domains.map(\.count).max() ?? 0, 6)
         let pad = { (text: String, n: Int) in text + String(repeating: " ", count: max(0, n - text.count)) }
         var lines = [pad("point", nameWidth) + "  " + pad("domain", domainWidth) + "  " + pad("expert − dense (< 0: expert better)", 2 * width + 10)
@@ -85,7 +86,7 @@ struct SweepStage: StageKind {
                 let sure = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
                 let margin = bar(r.expertMinusDense.point, scale: scale) + String(format: " %+.3f", r.expertMinusDense.point)
                     + sure(r.expertMinusDense.below(0))
-                let kept = bar(r.btxKept - 0.5, scale: 0.5) + String(format: " %.2f", r.btxKept) + sure(r.btxMargin.above(0))
+                let kept = bar(r.btxKept - 0.5, scale: 0.5) + String(format: " %.2f", r.btxKept) + (r.btxKeepsMost ? " \u{2713}" : "")
                 lines.append(pad(i == 0 ? p.point.name : "", nameWidth) + "  " + pad(d, domainWidth) + "  " + pad(margin, 2 * width + 10) + "  " + kept)
             }
         }
@@ -107,7 +108,7 @@ struct SweepStage: StageKind {
             }
             + chart(sweep, name: "share-kept", title: "share of the expert's gain BTX keeps (hollow: before finetune)", reference: 0.5,
                     hollow: { $0.mixKept }) { ($0.btxKept, $0.btxKept, $0.btxKept) }
-            + "</div>\n<table>\n<tr><th>point</th><th>compute (BTX)</th><th>domain</th><th>expert − dense</th><th>BTX keeps</th><th>mix keeps</th></tr>\n"
+            + "</div>\n<table>\n<tr><th>point</th><th>compute (BTX)</th><th>domain</th><th>expert − dense</th><th>BTX keeps</th><th>mix keeps (before finetune)</th></tr>\n"
             + rows + "</table>\n</body></html>\n"
     }
 
@@ -165,7 +166,7 @@ struct SweepStage: StageKind {
             }
             return ["name": .string(p.point.name), "experts": .string(p.point.experts), "dense": .string(p.point.dense), "flops": .double(p.flops),
                     "tokens": .int(Int64(p.tokens)), "domains": .object(domains),
-                    "experts_pay": .bool(p.expertsPay), "btx_keeps_most": .bool(p.btxKeepsMost)]
+                    "btx_average_loss": .double(p.btxAverageLoss), "experts_pay": .bool(p.expertsPay), "btx_keeps_most": .bool(p.btxKeepsMost)]
         }
         return ["title": .string(title), "note": .string(note), "domains": .array(sweep.domains.map { .string($0) }), "points": .array(points)]
     }

@@ -61,11 +61,16 @@ struct JSONParser {
         while true {
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw error("a key string") }
+            let keyStart = i
             let key = try string()
             skipSpace()
             guard i < bytes.count, bytes[i] == UInt8(ascii: ":") else { throw error("':'") }
             i += 1
-            out[key] = try value(depth: depth + 1)
+            // Duplicate keys are refused, as JSONDecoder does: which value counts would be a guess.
+            guard out.updateValue(try value(depth: depth + 1), forKey: key) == nil else {
+                i = keyStart
+                throw error("a key not already in the object")
+            }
             skipSpace()
             guard i < bytes.count else { throw error("',' or '}'") }
             if bytes[i] == UInt8(ascii: ",") { i += 1; continue }

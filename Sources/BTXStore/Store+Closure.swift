@@ -87,10 +87,10 @@ extension Store {
     /// may be documents themselves); any other document's top-level `record` and `log` hashes (a
     /// last-run entry names its run record, a run record its log), so provenance of failed runs stays.
     static func children(ofDocument data: Data) -> (tensors: [ObjectHash], named: [ObjectHash]) {
-        if let manifest = try? Manifest(jsonData: data) {
+        guard let json = try? JSONValue.parse(data), case .object(let fields) = json else { return ([], []) }
+        if let manifest = try? Manifest(json: json) {
             return (manifest.tensors.values.map(\.object), Array(manifest.objects.values))
         }
-        guard case .object(let fields)? = try? JSONValue.parse(data) else { return ([], []) }
         let named = ["record", "log"].compactMap { key -> ObjectHash? in
             if case .string(let text)? = fields[key] { return ObjectHash(hex: text) }
             return nil

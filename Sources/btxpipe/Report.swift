@@ -38,7 +38,7 @@ struct Report: ParsableCommand {
         try CommandFailure.report {
             if let seeds { return try summarise(seeds: try Self.seedList(seeds)) }
             let session = try PipelineSession(options)
-            let (_, manifest) = try reportManifest(session)
+            let manifest = try reportManifest(session).manifest
             let plan = try session.fullPlan()
             let directory = URL(fileURLWithPath: out ?? "report/\(session.spec.name)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -54,8 +54,8 @@ struct Report: ParsableCommand {
         }
     }
 
-    /// The report stage's name and output manifest (it must have run).
-    private func reportManifest(_ session: PipelineSession, hint: String = "") throws -> (String, Manifest) {
+    /// The report stage's name, output hash and manifest (it must have run).
+    private func reportManifest(_ session: PipelineSession, hint: String = "") throws -> (stage: String, output: ObjectHash, manifest: Manifest) {
         let name = try stage ?? session.spec.stages.last { ["report", "tune", "sweep"].contains($0.kind) }?.name
             ?? { throw CommandFailure.usage("the pipeline has no stage of kind 'report', 'tune' or 'sweep'") }()
         let instance = try session.stage(name)
@@ -63,17 +63,21 @@ struct Report: ParsableCommand {
               let entry = try session.store.action(key) else {
             throw CommandFailure.failed("'\(instance.name)' has not run yet: btxpipe run \(options.pipeline)\(hint)")
         }
-        return (instance.name, try session.store.manifest(entry.output))
+        return (instance.name, entry.output, try session.store.manifest(entry.output))
     }
 
     /// `--seeds`: the report of each seed's run, summarised (`SeedSummary`), printed and written.
     private func summarise(seeds: [Int]) throws {
-        var reports: [JSONValue] = [], name = ""
+        var reports: [JSONValue] = [], name = "", outputs: [ObjectHash: Int] = [:]
         for seed in seeds {
             var seeded = options
             seeded.overrides.append("vars.seed=\(seed)")
             let session = try PipelineSession(seeded)
-            let (_, manifest) = try reportManifest(session, hint: " --set vars.seed=\(seed)")
+            let (stage, output, manifest) = try reportManifest(session, hint: " --set vars.seed=\(seed)")
+            // NOTE: a pipeline whose stages ignore vars.seed gives every "seed" the same report.
+            if let other = outputs.updateValue(seed, forKey: output) {
+                throw CommandFailure.failed("seeds \(other) and \(seed) give the same '\(stage)' output: the pipeline's stages do not use vars.seed")
+            }
             guard let object = manifest.objects["report.json"] else { throw CommandFailure.failed("report output lacks report.json") }
             reports.append(try JSONValue.parse(try session.store.object(object)))
             name = session.spec.name
@@ -90,7 +94,7 @@ struct Report: ParsableCommand {
 
     /// "1,2,3" → [1, 2, 3]: at least two distinct seeds.
     static func seedList(_ text: String) throws -> [Int] {
-        let seeds = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let seeds = text.split(separator: ",", omittingEmptySubsequences: false).map { Int($0.trimmingCharacters(in: .whitespaces)) }
         guard seeds.count >= 2, seeds.allSatisfy({ $0 != nil && $0! >= 0 }), Set(seeds.map { $0! }).count == seeds.count else {
             throw ValidationError("--seeds expects at least two distinct seeds ≥ 0, comma-separated, e.g. 1,2,3; got '\(text)'")
         }

@@ -40,6 +40,35 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(a.model.parameters.flat, b.model.parameters.flat)
     }
 
+    /// The runner gives a stage as many threads as are free when it starts, so an MoE finetune must not
+    /// depend on them either: every routing, 1, 2 and 3 threads, 3 steps with clipping (GQA, 144 rows).
+    func testMoETrainingIsBitwiseTheSameAtOneTwoAndThreeThreadsForEveryRouting() throws {
+        let c = try LlamaConfig(hiddenSize: 64, intermediateSize: 88, numHiddenLayers: 2, numAttentionHeads: 4,
+                                numKeyValueHeads: 2, vocabSize: 100, maxPositionEmbeddings: 72)
+        let B = 2, T = 72
+        var rng = SplitMix64(seed: 5)
+        let data = (0..<3 * B * (T + 1)).map { _ in Int32(rng.next() % 100) }
+        for (routing, k) in [(RoutingKind.topK, 2), (.switchTop1, 1), (.sampleTop1, 1), (.soft, 2)] {
+            let moe = try MoEConfig(numLocalExperts: 4, numExpertsPerTok: k, routing: routing)
+            func train(threads: Int) throws -> [Float] {
+                let p = ParameterSet(layout: MoEParameters.layout(c, moe))
+                LlamaParameters.initialize(p, seed: 3)
+                let runtime = MoERuntime(moe: moe, layers: c.numHiddenLayers, hiddenSize: c.hiddenSize, rows: B * T, training: true, noiseSeed: 9)
+                let model = try MoEParameters.model(c, runtime: runtime, parameters: p, batchSize: B, sequenceLength: T, threads: threads)
+                let trainer = try Trainer(model: model, hyper: TrainingHyperparameters(
+                    steps: 3, batchSize: B, sequenceLength: T, gradientAccumulation: 1, learningRate: 1e-2, warmupSteps: 1,
+                    gradientClip: 0.5, seed: 1))
+                try trainer.train(batches: { step, _, out in
+                    data.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress! + step * B * (T + 1), count: B * (T + 1)) }
+                })
+                return model.parameters.flat
+            }
+            let one = try train(threads: 1)
+            XCTAssertEqual(one, try train(threads: 2), "\(routing) at 2 threads")
+            XCTAssertEqual(one, try train(threads: 3), "\(routing) at 3 threads")
+        }
+    }
+
     func testResumedRunIsBitwiseIdenticalToUninterruptedRun() throws {
         let uninterrupted = try makeTrainer()
         try uninterrupted.train(batches: batches)

@@ -1,4 +1,5 @@
 @testable import BTXStages
+import BTXPipeline
 import BTXTensor
 import XCTest
 
@@ -109,11 +110,29 @@ final class ReportRendererTests: XCTestCase {
         XCTAssertEqual(lines, ["| model | stage | steps | tokens | compute |", "|---|---|---|---|---|",
                                "| seed | seed | 10 | 2048 | 1.00 TFLOP |",
                                "| expert code | seed | 10 | 2048 | 1.00 TFLOP |", "|  | expert[code] | 5 | 1024 | 500.00 GFLOP |",
-                               "| | total | 15 | 3072 | 1.50 TFLOP |"])
+                               "|  | total | 15 | 3072 | 1.50 TFLOP |"])
         let data = ReportData(title: "t", domains: ["code"], rows: rows)
         XCTAssertTrue(ReportRenderer.markdown(data).contains("## Compute of each model, stage by stage"))
-        XCTAssertTrue(ReportRenderer.html(data).contains("<td>expert[code]</td><td>5</td><td>1024</td>"))
+        XCTAssertTrue(ReportRenderer.html(data).contains("<tr><td></td><td>expert[code]</td><td>5</td><td>1024</td><td>500.00 GFLOP</td></tr>"))
+        XCTAssertTrue(ReportRenderer.html(data).contains("<tr><td></td><td>total</td><td>15</td><td>3072</td><td>1.50 TFLOP</td></tr>"))
+        XCTAssertFalse(ReportRenderer.markdown(self.data).contains("## Compute of each model"), "no section without training runs")
         XCTAssertEqual(ReportRenderer.json(data)["rows"]?.arrayValue?[1]["lineage"]?.arrayValue?.count, 2)
+    }
+
+    func testComparisonsBetweenRowsAreDecidedLikeTheClaims() throws {
+        var data = self.data
+        data.comparisons = [RowComparison(better: "upcycling", worse: "BTX top-2"), RowComparison(better: "dense", worse: "BTM"),
+                            RowComparison(better: "soft routing", worse: "BTX top-2")]
+        XCTAssertEqual(data.comparisonClaims.map(\.verdict), ["held", "not held", "not tested"])
+        XCTAssertEqual(ReportRenderer.comparisonLines(data)[0],
+                       "1. **held** — upcycling beats BTX top-2 on average. (average loss 1.750 against 1.850; difference -0.100 [-0.100, -0.100])")
+        XCTAssertTrue(ReportRenderer.markdown(data).contains("## Comparisons"))
+        XCTAssertFalse(ReportRenderer.markdown(self.data).contains("## Comparisons"), "no section without comparisons")
+        XCTAssertEqual(ReportRenderer.json(data)["comparisons"]?.arrayValue?.count, 3)
+        XCTAssertEqual(try ReportStage.comparisons(StageParams(["comparisons": [["better": "a", "worse": "b"]]])), [RowComparison(better: "a", worse: "b")])
+        XCTAssertThrowsError(try ReportStage().validate(StageParams(["comparisons": [["better": "a"]]]))) {
+            XCTAssertTrue("\($0)".contains("comparisons"), "\($0)")
+        }
     }
 
     func testRowsThatScoredOtherSequencesAreNotPaired() {

@@ -62,9 +62,9 @@ final class SweepAndSeedsTests: XCTestCase {
         let table = SweepStage.table(sweep)
         XCTAssertEqual(table[2], "| short | 2.00 PFLOP | code | +0.100 [+0.100, +0.100] | 0.20 | 0.00 |")
         XCTAssertEqual(table[4], "| long | 2.00 PFLOP | code | -0.100 [-0.100, -0.100] \u{2713} | 0.80 \u{2713} | 0.20 |")
-        XCTAssertTrue(table.contains("- long: experts beat dense on 2/2 domains; BTX keeps over half the gain on 2/2 — specialisation pays and survives the merge"),
+        XCTAssertTrue(table.contains("- long: experts beat dense on 2/2 domains; BTX keeps over half the gain on 2/2; BTX's average dev loss 1.9000 — specialisation pays and survives the merge"),
                       table.joined(separator: "\n"))
-        XCTAssertTrue(table.contains("- short: experts beat dense on 1/2 domains; BTX keeps over half the gain on 0/2"), table.joined(separator: "\n"))
+        XCTAssertTrue(table.contains("- short: experts beat dense on 1/2 domains; BTX keeps over half the gain on 0/2; BTX's average dev loss 2.4300"), table.joined(separator: "\n"))
         let chart = SweepStage.textChart(sweep)
         XCTAssertEqual(chart.count, 1 + 4)
         // long/code: expert − dense −0.1, a fifth of the largest magnitude (long/math's −0.5, a full bar);
@@ -74,7 +74,18 @@ final class SweepAndSeedsTests: XCTestCase {
         XCTAssertTrue(chart[3].hasSuffix("        |#####    0.80 \u{2713}"), chart.joined(separator: "\n"))
         let html = SweepStage.html(sweep, title: "t")
         XCTAssertTrue(html.contains("data-chart=\"sweep-expert-minus-dense\"") && html.contains("data-chart=\"sweep-share-kept\""))
-        XCTAssertFalse(html.contains("<script") || html.contains("http://") && !html.contains("xmlns=\"http://www.w3.org/2000/svg\""))
+        XCTAssertFalse(html.contains("<script"))
+        XCTAssertFalse(html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http"), "no external assets")
+        // A duplicate row and an expert whose gain is not beyond doubt.
+        XCTAssertThrowsError(try SweepResults(points: points, evaluations: evaluations + [evaluations[6]])) {
+            XCTAssertTrue("\($0)".contains("a btx row at grid_point 'short' is scored twice"), "\($0)")
+        }
+        var flat = evaluations
+        flat[3] = evaluation("expert code", "expert", point: "short", domain: "code", ["code": 3.0, "math": 2.5])
+        let noGain = try SweepResults(points: points, evaluations: flat).points[0].domains["code"]!
+        XCTAssertTrue(noGain.btxKept.isNaN || !noGain.btxKept.isFinite)
+        XCTAssertFalse(noGain.btxKeepsMost, "no gain, nothing to keep")
+        XCTAssertEqual(SweepStage.textChart(try SweepResults(points: points, evaluations: flat)).count, 5, "a NaN share draws no bar")
     }
 
     func testSweepRefusesTestScoresAndNamesWhatIsMissing() throws {

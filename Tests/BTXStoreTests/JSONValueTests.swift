@@ -16,7 +16,8 @@ final class JSONValueTests: XCTestCase {
 
     func testParseRejectsMalformedText() {
         for text in ["", "{", "[1,]", #"{"a" 1}"#, #""unterminated"#, "tru", "1 2", #""\x""#, #""\ud800""#, "-", "{\"a\":1,}",
-                     "01", "-01", "+1", ".5", "5.", "1e", "1e+", "1.e3", "--1", "1-2", "[1.5.2]"] {
+                     "01", "-01", "+1", ".5", "5.", "1e", "1e+", "1.e3", "--1", "1-2", "[1.5.2]", #"{"a":1,"a":2}"#,
+                     #"{"b":{"a":1,"a":1}}"#] {
             XCTAssertThrowsError(try JSONValue.parse(Data(text.utf8)), text)
         }
     }

@@ -1,50 +1,107 @@
-@testable import BTXStore
 import Foundation
+import TestSupport
 import XCTest
+@testable import BTXStore
 
-/// The store's documents read from the byte parser's tree (`StoreDocument`): the same values as
-/// `JSONDecoder` gives, and one-line errors naming the field when a document is damaged.
 final class StoreDocumentTests: XCTestCase {
-    private let hash = ObjectHash(hex: String(repeating: "ab", count: 32))!
-    private let other = ObjectHash(hex: String(repeating: "cd", count: 32))!
-
-    private var manifest: Manifest {
-        Manifest(kind: "model", tensors: ["w": TensorEntry(dtype: .f32, shape: [2, 3], object: hash), "s": TensorEntry(dtype: .u8, shape: [], object: other)],
-                 objects: ["tokenizer.json": other], metadata: ["config": ["hidden_size": 128, "rate": 0.003, "name": "x", "flags": [true, .null]]])
+    private func completeAction(_ store: Store) throws -> (ObjectHash, ActionEntry) {
+        let tensor = try store.putTensor([1, 2], shape: [2])
+        let vocab = try store.putObject(Data("vocab".utf8))
+        let output = try store.putManifest(Manifest(kind: "model", tensors: ["w": tensor], objects: ["vocab": vocab]))
+        let key = ObjectHash.of("stage key")
+        let log = try store.putObject(Data("log text".utf8))
+        let record = try store.putRecord(RunRecord(stage: "train[code]", kind: "train", kindVersion: 1, key: key, start: 1,
+                                                   end: 2.5, host: "h", btxpipeVersion: "0", metrics: ["loss": 1.5], log: log))
+        return (key, ActionEntry(output: output, record: record))
     }
 
-    func testDocumentsReadBackAsJSONDecoderReadsThem() throws {
-        let data = try manifest.canonicalData()
-        XCTAssertEqual(try Manifest(jsonData: data), manifest)
-        XCTAssertEqual(try Manifest(jsonData: data), try JSONDecoder().decode(Manifest.self, from: data))
-        let record = RunRecord(stage: "seed", kind: "train", kindVersion: 3, key: hash, start: 1.5e9, end: 1.5e9 + 12.25, host: "h",
-                               btxpipeVersion: "v", metrics: ["loss": 2.5, "steps": 10], log: other)
-        let recordData = try JSONValue(encoding: record).canonicalData
-        XCTAssertEqual(try RunRecord(jsonData: recordData), record)
-        var noLog = record
-        noLog.log = nil
-        XCTAssertEqual(try RunRecord(jsonData: try JSONValue(encoding: noLog).canonicalData), noLog)
-        let entry = ActionEntry(output: hash, record: other)
-        XCTAssertEqual(try ActionEntry(jsonData: try JSONValue(encoding: entry).canonicalData), entry)
+    func testManifestRoundTripsAndEqualManifestsShareAHash() throws {
+        let t = try TestStore()
+        let tensor = try t.store.putTensor([1, 2, 3], shape: [3])
+        let manifest = Manifest(kind: "model", tensors: ["a.weight": tensor], metadata: ["config": ["dim": 3, "name": "x"]])
+        let hash = try t.store.putManifest(manifest)
+        XCTAssertEqual(try t.store.manifest(hash), manifest)
+        XCTAssertEqual(try t.store.putManifest(manifest), hash)
+        XCTAssertEqual(hash, ObjectHash.of(try manifest.canonicalData()))
     }
 
-    func testDamagedDocumentsNameTheField() throws {
-        func error(_ text: String) -> String {
-            do { _ = try Manifest(jsonData: Data(text.utf8)); return "no error" } catch { return "\(error)" }
+    func testAnObjectThatIsNotAManifestIsRejected() throws {
+        let t = try TestStore()
+        let hash = try t.store.putObject(Data("[1,2]".utf8))
+        XCTAssertThrowsError(try t.store.manifest(hash)) {
+            guard case .invalidDocument? = $0 as? StoreError else { return XCTFail("\($0)") }
         }
-        let h = hash.hex
-        XCTAssertTrue(error(#"{"kind":"m","tensors":{},"objects":{}}"#).contains("missing field 'metadata'"))
-        XCTAssertTrue(error(#"{"kind":"m","tensors":{},"objects":{"a":"xyz"},"metadata":{}}"#).contains("objects: field 'a': expected 64 lowercase hex digits"))
-        XCTAssertTrue(error(#"{"kind":"m","tensors":{"w":{"dtype":"f32","shape":[-1],"object":"\#(h)"}},"objects":{},"metadata":{}}"#)
-                        .contains("tensors.w: shape [-1] of f32 is negative"))
-        XCTAssertTrue(error(#"{"kind":"m","tensors":{"w":{"dtype":"f32","shape":[4611686018427387904,4],"object":"\#(h)"}},"objects":{},"metadata":{}}"#)
-                        .contains("is negative or over"))
-        XCTAssertTrue(error(#"{"kind":"m","tensors":{"w":{"dtype":"f64","shape":[1],"object":"\#(h)"}},"objects":{},"metadata":{}}"#)
-                        .contains("tensors.w: unknown dtype 'f64'"))
-        XCTAssertTrue(error(#"[1,2]"#).contains("expected an object"))
-        XCTAssertThrowsError(try Manifest(jsonData: Data(#"{"kind":"#.utf8)))
-        XCTAssertThrowsError(try ActionEntry(jsonData: Data(#"{"output":"\#(h)"}"#.utf8))) {
-            XCTAssertTrue("\($0)".contains("missing field 'record'"), "\($0)")
+    }
+
+    func testRecordedActionRoundTrips() throws {
+        let t = try TestStore()
+        let (key, entry) = try completeAction(t.store)
+        XCTAssertNil(try t.store.action(key))
+        try t.store.recordAction(key, entry)
+        XCTAssertEqual(try t.store.action(key), entry)
+        XCTAssertEqual(try t.store.record(entry.record).metrics["loss"], 1.5)
+        XCTAssertEqual(try t.store.actionKeys(), [key])
+    }
+
+    func testRecordActionRefusesAnEntryWhoseObjectsAreMissing() throws {
+        let t = try TestStore()
+        let (key, entry) = try completeAction(t.store)
+        let manifest = try t.store.manifest(entry.output)
+        for victim in [manifest.tensors["w"]!.object, manifest.objects["vocab"]!, try t.store.record(entry.record).log!, entry.record] {
+            let path = t.store.objectPath(victim)
+            let saved = try Data(contentsOf: URL(fileURLWithPath: path))
+            try FileManager.default.removeItem(atPath: path)
+            XCTAssertThrowsError(try t.store.recordAction(key, entry)) {
+                guard case .incompleteAction(_, let missing, _)? = $0 as? StoreError else { return XCTFail("\($0)") }
+                XCTAssertEqual(missing, victim)
+            }
+            XCTAssertNil(try t.store.action(key))
+            try saved.write(to: URL(fileURLWithPath: path))
         }
+        try t.store.recordAction(key, entry)
+    }
+
+    func testCorruptOrDanglingActionEntriesCountAsAbsent() throws {
+        let t = try TestStore()
+        let (key, entry) = try completeAction(t.store)
+        try t.store.recordAction(key, entry)
+        try Data("{\"output\":".utf8).write(to: URL(fileURLWithPath: t.store.actionPath(key)))
+        XCTAssertNil(try t.store.action(key))
+        try t.store.recordAction(key, entry)
+        try FileManager.default.removeItem(atPath: t.store.objectPath(entry.output))
+        XCTAssertNil(try t.store.action(key))
+        XCTAssertEqual(t.reports.count, 2)
+    }
+
+    func testRefsAreSetReplacedListedAndRemoved() throws {
+        let t = try TestStore()
+        let a = ObjectHash.of("a"), b = ObjectHash.of("b")
+        try t.store.setRef("checkpoint/\(a.hex)", to: a)
+        try t.store.setRef("pin/seed", to: a)
+        try t.store.setRef("pin/seed", to: b)
+        try t.store.setRef("last/btx/train[code]", to: b)
+        XCTAssertEqual(try t.store.ref("pin/seed"), b)
+        XCTAssertNil(try t.store.ref("pin/other"))
+        XCTAssertEqual(try t.store.refs().map(\.name), ["checkpoint/\(a.hex)", "last/btx/train[code]", "pin/seed"])
+        try t.store.removeRef("pin/seed")
+        try t.store.removeRef("pin/seed")
+        XCTAssertNil(try t.store.ref("pin/seed"))
+    }
+
+    func testBadRefNamesAreRejected() throws {
+        let t = try TestStore()
+        for name in ["", "/abs", "a/../b", "..", "a//b", "a/.hidden", "sp ace", "a/b/", "semi;colon", "ü"] {
+            XCTAssertThrowsError(try t.store.setRef(name, to: ObjectHash.of("x")), name) {
+                guard case .invalidRefName? = $0 as? StoreError else { return XCTFail("\($0)") }
+            }
+        }
+    }
+
+    func testCorruptRefCountsAsUnset() throws {
+        let t = try TestStore()
+        try t.store.setRef("pin/x", to: ObjectHash.of("x"))
+        try Data("garbage".utf8).write(to: URL(fileURLWithPath: try t.store.refPath("pin/x")))
+        XCTAssertNil(try t.store.ref("pin/x"))
+        XCTAssertEqual(t.reports.count, 1)
     }
 }

@@ -46,11 +46,16 @@ final class StoreFuzzTests: XCTestCase {
         let seeds = [Array(try manifest.canonicalData()), Array(try JSONValue(encoding: entry).canonicalData)]
         let outcome = FuzzHarness.run(format: "manifest-action-json", seeds: seeds) { bytes in
             let data = Data(bytes)
-            if let decoded = try? JSONDecoder().decode(Manifest.self, from: data) {
+            // The store reads documents through `StoreDocument`: whatever it accepts, JSONDecoder (the
+            // Decodable conformance with the same checks) accepts with the same value.
+            if let decoded = try? Manifest(jsonData: data) {
                 for entry in decoded.tensors.values { _ = entry.byteCount }   // validated: cannot trap
                 _ = decoded.referencedObjects
+                XCTAssertEqual(try? JSONDecoder().decode(Manifest.self, from: data), decoded, "StoreDocument accepted a manifest JSONDecoder refuses")
             }
-            _ = try? JSONDecoder().decode(ActionEntry.self, from: data)
+            if let entry = try? ActionEntry(jsonData: data) {
+                XCTAssertEqual(try? JSONDecoder().decode(ActionEntry.self, from: data), entry, "StoreDocument accepted an action entry JSONDecoder refuses")
+            }
             let hash = try t.store.putObject(data)
             _ = try t.store.manifest(hash)
         }
