@@ -116,6 +116,24 @@ final class CorpusReaderTests: XCTestCase {
         XCTAssertEqual(third.hashedCount, 1)
     }
 
+    /// The memo reads back paths with tabs and non-ASCII bytes, and skips damaged lines.
+    func testFileHashMemoReadsOddPathsAndSkipsDamagedLines() throws {
+        let dir = try TemporaryDirectory()
+        try write("one\n", "src/tab\tand é.txt", in: dir)
+        let path = dir.path("src/tab\tand é.txt")
+        let memoFile = dir.url.appendingPathComponent("memo.tsv")
+        let first = FileHashMemo(file: memoFile)
+        let hash = try first.hash(of: path)
+        try first.save()
+        let handle = try FileHandle(forWritingTo: memoFile)
+        handle.seekToEndOfFile()
+        handle.write(Data("not a memo line\n\t\t\t\n\(String(repeating: "a", count: 64))\tx\t1\t2\t/p\nno newline at the end".utf8))
+        try handle.close()
+        let second = FileHashMemo(file: memoFile)
+        XCTAssertEqual(try second.hash(of: path), hash)
+        XCTAssertEqual(second.hashedCount, 0, "the entry was read back from the memo")
+    }
+
     func testSamplingByMaxBytesIsDeterministicAndKeepsCorpusOrder() {
         var docs = DocumentCollection()
         for i in 0..<100 { docs.append(Data("document number \(i)\n".utf8)) }

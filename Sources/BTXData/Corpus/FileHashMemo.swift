@@ -15,13 +15,32 @@ public final class FileHashMemo {
     /// Loads the memo at `file` (missing or unreadable: starts empty).
     public init(file: URL) {
         self.file = file
-        guard let text = try? String(contentsOf: file, encoding: .utf8) else { return }
-        for line in text.split(separator: "\n") {
-            let f = line.split(separator: "\t", maxSplits: 4, omittingEmptySubsequences: false)
-            guard f.count == 5, let hash = ObjectHash(hex: String(f[0])), let size = Int64(f[1]),
-                  let mtime = Int64(f[2]), let inode = UInt64(f[3]) else { continue }
-            entries[String(f[4])] = (Stamp(size: size, mtimeNanos: mtime, inode: inode), hash)
+        guard let data = try? Data(contentsOf: file) else { return }
+        // NOTE: split on bytes, not Characters: the memo holds a line per file of every corpus ever
+        // fingerprinted (tens of thousands), read on every plan, and String.split was most of a no-op run.
+        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
+                if let (path, entry) = Self.entry(UnsafeBufferPointer(rebasing: bytes[start..<end])) { entries[path] = entry }
+                start = end + 1
+            }
         }
+    }
+
+    /// One memo line, `hash \t size \t mtime \t inode \t path`; nil when malformed (skipped).
+    private static func entry(_ line: UnsafeBufferPointer<UInt8>) -> (String, (Stamp, ObjectHash))? {
+        var fields: [Range<Int>] = [], start = 0
+        for i in line.indices where line[i] == UInt8(ascii: "\t") && fields.count < 4 {
+            fields.append(start..<i)
+            start = i + 1
+        }
+        fields.append(start..<line.count)
+        let text = { (r: Range<Int>) in String(decoding: UnsafeBufferPointer(rebasing: line[r]), as: UTF8.self) }
+        guard fields.count == 5, let hash = ObjectHash(hex: text(fields[0])), let size = Int64(text(fields[1])),
+              let mtime = Int64(text(fields[2])), let inode = UInt64(text(fields[3])) else { return nil }
+        return (text(fields[4]), (Stamp(size: size, mtimeNanos: mtime, inode: inode), hash))
     }
 
     private static func stamp(_ path: String) throws -> Stamp {
