@@ -57,31 +57,7 @@ final class SmokePipelineTests: XCTestCase {
     /// scored on the dev split and gets a winner; a rerun recomputes nothing; `report` prints the grid.
     func testTuneGridPicksEachMethodsRateOnDevThenRerunsNothing() throws {
         let dir = try TemporaryDirectory()
-        let smoke = try String(contentsOf: pipelines.appendingPathComponent("smoke.yaml"), encoding: .utf8)
-        try smoke.write(toFile: dir.path("smoke.yaml"), atomically: false, encoding: .utf8)
-        // smoke.yaml plus the vars btx.yaml has and tune.yaml uses.
-        try """
-        extends: smoke.yaml
-        name: smoke-base
-        vars:
-          seed: 1
-          train: {batch_size: 4, sequence_length: 32}
-          finetune: {steps: 6, warmup_steps: 2}
-        """.write(toFile: dir.path("smoke-base.yaml"), atomically: false, encoding: .utf8)
-        let tune = try String(contentsOf: pipelines.appendingPathComponent("tune.yaml"), encoding: .utf8)
-        let dropped = ["  mix-hidden: null", "  btx-hidden: null"]  // stages btx.yaml has and smoke.yaml lacks
-        XCTAssertTrue(tune.contains("extends: btx.yaml") && dropped.allSatisfy(tune.contains), "tune.yaml changed shape")
-        try tune.replacingOccurrences(of: "extends: btx.yaml", with: "extends: smoke-base.yaml")
-            .split(separator: "\n", omittingEmptySubsequences: false).filter { !dropped.contains(String($0)) }
-            .joined(separator: "\n").write(toFile: dir.path("tune.yaml"), atomically: false, encoding: .utf8)
-
-        let first = try btx(["run", "tune.yaml"], in: dir)
-        let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("tune: ") })
-        XCTAssertTrue(summary.contains(" ran") && !summary.contains("failed"), String(summary))
-        let second = try btx(["run", "tune.yaml"], in: dir)
-        let rerun = try XCTUnwrap(second.stderr.split(separator: "\n").last { $0.hasPrefix("tune: ") })
-        XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
-
+        try runTwiceOnSmoke("tune.yaml", in: dir)
         let report = try btx(["report", "tune.yaml"], in: dir).stdout
         XCTAssertTrue(report.contains("| method | lr 1e-4 | lr 3e-4 | lr 1e-3 | lr 3e-3 | lr 1e-2 | winner |"), report)
         for method in ["dense (matched)", "sparse upcycling (matched)", "BTX top-2"] {
@@ -101,32 +77,36 @@ final class SmokePipelineTests: XCTestCase {
         extends: smoke.yaml
         name: smoke-base
         vars:
-          seed: 1
           train: {batch_size: 4, sequence_length: 32}
           finetune: {steps: 6, warmup_steps: 2}
           learning_rate: {dense: 0.01, upcycling: 0.005, btx: 0.005}
         """.write(toFile: dir.path("smoke-base.yaml"), atomically: false, encoding: .utf8)
     }
 
+    /// Runs pipelines/`file` (a layer over btx.yaml) on the smoke pipeline's sizes in `dir`: the first run
+    /// computes, a second computes nothing.
+    private func runTwiceOnSmoke(_ file: String, in dir: TemporaryDirectory) throws {
+        try writeSmokeBase(in: dir)
+        let layer = try String(contentsOf: pipelines.appendingPathComponent(file), encoding: .utf8)
+        let dropped = ["  mix-hidden: null", "  btx-hidden: null"]  // stages btx.yaml has and smoke.yaml lacks
+        XCTAssertTrue(layer.contains("extends: btx.yaml") && dropped.allSatisfy(layer.contains), "\(file) changed shape")
+        try layer.replacingOccurrences(of: "extends: btx.yaml", with: "extends: smoke-base.yaml")
+            .split(separator: "\n", omittingEmptySubsequences: false).filter { !dropped.contains(String($0)) }
+            .joined(separator: "\n").write(toFile: dir.path(file), atomically: false, encoding: .utf8)
+        let name = file.replacingOccurrences(of: ".yaml", with: "")
+        let first = try btx(["run", file], in: dir)
+        let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("\(name): ") })
+        XCTAssertTrue(summary.contains(" ran") && !summary.contains("failed"), String(summary))
+        let second = try btx(["run", file], in: dir)
+        let rerun = try XCTUnwrap(second.stderr.split(separator: "\n").last { $0.hasPrefix("\(name): ") })
+        XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
+    }
+
     /// pipelines/sweep.yaml on the smoke pipeline's sizes: every point's experts, mix, BTX and dense are
     /// trained and scored on dev, the sweep stage reports each point; a rerun recomputes nothing.
     func testSweepReportsEveryPointOnDevThenRerunsNothing() throws {
         let dir = try TemporaryDirectory()
-        try writeSmokeBase(in: dir)
-        let sweep = try String(contentsOf: pipelines.appendingPathComponent("sweep.yaml"), encoding: .utf8)
-        let dropped = ["  mix-hidden: null", "  btx-hidden: null"]  // stages btx.yaml has and smoke.yaml lacks
-        XCTAssertTrue(sweep.contains("extends: btx.yaml") && dropped.allSatisfy(sweep.contains), "sweep.yaml changed shape")
-        try sweep.replacingOccurrences(of: "extends: btx.yaml", with: "extends: smoke-base.yaml")
-            .split(separator: "\n", omittingEmptySubsequences: false).filter { !dropped.contains(String($0)) }
-            .joined(separator: "\n").write(toFile: dir.path("sweep.yaml"), atomically: false, encoding: .utf8)
-
-        let first = try btx(["run", "sweep.yaml"], in: dir)
-        let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("sweep: ") })
-        XCTAssertTrue(summary.contains(" ran") && !summary.contains("failed"), String(summary))
-        let second = try btx(["run", "sweep.yaml"], in: dir)
-        let rerun = try XCTUnwrap(second.stderr.split(separator: "\n").last { $0.hasPrefix("sweep: ") })
-        XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
-
+        try runTwiceOnSmoke("sweep.yaml", in: dir)
         let report = try btx(["report", "sweep.yaml"], in: dir).stdout
         XCTAssertTrue(report.contains("| point | compute (BTX) | domain | expert − dense | BTX keeps | mix keeps (before finetune) |"), report)
         for point in ["e150-lr1e-3", "e150-lr3e-3", "e450-lr1e-3", "e450-lr3e-3"] {
