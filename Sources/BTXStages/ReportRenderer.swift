@@ -80,7 +80,8 @@ public enum ReportRenderer {
         if !note.isEmpty { lines += ["", note] }
         lines += ["", "## Claims of the BTX paper", "", claimsNote, ""] + claimLines(data)
         if !data.comparisons.isEmpty { lines += ["", "## Comparisons", ""] + comparisonLines(data) }
-        if !lineageCells(data).isEmpty { lines += ["", "## Compute of each model, stage by stage", ""] + lineageTable(data) }
+        let lineage = lineageTable(data)
+        if !lineage.isEmpty { lines += ["", "## Compute of each model, stage by stage", ""] + lineage }
         for row in data.rows {
             guard let layers = row.routing, !layers.isEmpty else { continue }
             lines += ["", "## Routing of \(row.name) (share of each domain's tokens per expert, mean over layers)", ""]
@@ -111,10 +112,22 @@ public enum ReportRenderer {
         }
     }
 
-    /// The lineage as Markdown table rows (header first).
+    /// The lineage as Markdown table rows (header first); empty without runs.
     static func lineageTable(_ data: ReportData) -> [String] {
+        let cells = lineageCells(data)
+        return cells.isEmpty ? [] : markdownRows(header: lineageHeader, cells)
+    }
+
+    /// A Markdown table: the header, its rule, then one row per cell list.
+    static func markdownRows(header: [String], _ rows: [[String]]) -> [String] {
         let row = { (cells: [String]) in "| " + cells.joined(separator: " | ") + " |" }
-        return [row(lineageHeader), "|" + lineageHeader.map { _ in "---" }.joined(separator: "|") + "|"] + lineageCells(data).map(row)
+        return [row(header), "|" + header.map { _ in "---" }.joined(separator: "|") + "|"] + rows.map(row)
+    }
+
+    /// An HTML table: the header row, then one row per cell list (escaped).
+    static func htmlRows(header: [String], _ rows: [[String]]) -> String {
+        "<table>\n<tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
+            + rows.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }.joined() + "</table>\n"
     }
 
     /// The whole report as one HTML page with inline SVG charts.
@@ -128,17 +141,22 @@ public enum ReportRenderer {
         if !data.comparisons.isEmpty { body += "<h2>Comparisons</h2>\n" + htmlList(data.comparisonClaims) }
         let lineage = lineageCells(data)
         if !lineage.isEmpty {
-            body += "<h2>Compute of each model, stage by stage</h2>\n<table>\n<tr>" + lineageHeader.map { "<th>\(escape($0))</th>" }.joined() + "</tr>\n"
-                + lineage.map { "<tr>" + $0.map { "<td>\(escape($0))</td>" }.joined() + "</tr>\n" }.joined() + "</table>\n"
+            body += "<h2>Compute of each model, stage by stage</h2>\n" + htmlRows(header: lineageHeader, lineage)
         }
         body += "<h2>Training loss</h2>\n" + ReportCharts.lossCurves(data)
         for (index, row) in data.rows.enumerated() where !(row.routing ?? []).isEmpty {
             body += "<h2>Routing of \(escape(row.name))</h2>\n" + ReportCharts.routingHeatmaps(row, domains: data.domains, index: index)
         }
-        let style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
+        return page(title: data.title, body: body,
+                    style: ".held{color:#1a7f37}.not{color:#c62828}.inc{color:#b26a00}.na{color:#777}svg{margin:4px}.panel{display:flex;flex-wrap:wrap}")
+    }
+
+    /// A self-contained HTML page (the report's, the tuning grid's, the sweep's): `body` under the
+    /// common style for text and tables, plus `style`.
+    static func page(title: String, body: String, style: String = "") -> String {
+        let common = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
             + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-            + ".held{color:#1a7f37}.not{color:#c62828}.inc{color:#b26a00}.na{color:#777}svg{margin:4px}.panel{display:flex;flex-wrap:wrap}"
-        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(escape(data.title))</title><style>\(style)</style></head>\n<body>\n\(body)</body></html>\n"
+        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(escape(title))</title><style>\(common + style)</style></head>\n<body>\n\(body)</body></html>\n"
     }
 
     /// Claims as an HTML ordered list, each verdict coloured.

@@ -40,20 +40,25 @@ struct SweepStage: StageKind {
         + "share of the expert's gain over the seed that the MoE keeps, after its finetune (BTX) and before it (mix); "
         + "brackets: 95% paired-bootstrap interval; \u{2713}: beyond doubt (expert better than dense; over half kept)."
 
-    /// One Markdown row per point and domain, then each point's verdict.
-    static func table(_ sweep: SweepResults) -> [String] {
-        var lines = ["| point | compute (BTX) | domain | expert − dense | BTX keeps | mix keeps (before finetune) |", "|---|---|---|---|---|---|"]
-        for p in sweep.points {
-            for (i, d) in sweep.domains.enumerated() {
+    static let header = ["point", "compute (BTX)", "domain", "expert − dense", "BTX keeps", "mix keeps (before finetune)"]
+
+    /// One row of cells per point and domain (the point's name and compute on its first row).
+    static func cells(_ sweep: SweepResults) -> [[String]] {
+        let mark = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
+        return sweep.points.flatMap { p in
+            sweep.domains.enumerated().map { i, d in
                 let r = p.domains[d]!
-                let mark = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
-                lines.append("| " + [i == 0 ? p.point.name : "", i == 0 ? ReportData.flops(p.flops) : "", d,
-                                     r.expertMinusDense.text() + mark(r.expertMinusDense.below(0)),
-                                     String(format: "%.2f", r.btxKept) + (r.btxKeepsMost ? " \u{2713}" : ""),
-                                     String(format: "%.2f", r.mixKept) + mark(r.mixMargin.above(0))].joined(separator: " | ") + " |")
+                return [i == 0 ? p.point.name : "", i == 0 ? ReportData.flops(p.flops) : "", d,
+                        r.expertMinusDense.text() + mark(r.expertMinusDense.below(0)),
+                        String(format: "%.2f", r.btxKept) + (r.btxKeepsMost ? " \u{2713}" : ""),
+                        String(format: "%.2f", r.mixKept) + mark(r.mixMargin.above(0))]
             }
         }
-        return lines + [""] + sweep.points.map { p in
+    }
+
+    /// The Markdown table, then each point's verdict.
+    static func table(_ sweep: SweepResults) -> [String] {
+        ReportRenderer.markdownRows(header: header, cells(sweep)) + [""] + sweep.points.map { p in
             "- \(p.point.name): experts beat dense on \(p.domains.values.filter { $0.expertMinusDense.below(0) == .held }.count)/\(sweep.domains.count) domains; "
                 + "BTX keeps over half the gain on \(p.domains.values.filter(\.btxKeepsMost).count)/\(sweep.domains.count)"
                 + String(format: "; BTX's average dev loss %.4f", p.btxAverageLoss)
@@ -95,21 +100,14 @@ struct SweepStage: StageKind {
 
     static func html(_ sweep: SweepResults, title: String) -> String {
         let e = ReportRenderer.escape
-        let rows = table(sweep).filter { $0.hasPrefix("| ") && !$0.hasPrefix("| point") }.map { line -> String in
-            let cells = line.dropFirst(2).dropLast(2).components(separatedBy: " | ")
-            return "<tr>" + cells.map { "<td>\(e($0))</td>" }.joined() + "</tr>\n"
-        }.joined()
-        let style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
-            + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(e(title))</title><style>\(style)</style></head>\n<body>\n"
-            + "<h1>\(e(title))</h1>\n<p>\(e(note))</p>\n<div class=\"panel\">\n"
+        let body = "<h1>\(e(title))</h1>\n<p>\(e(note))</p>\n<div class=\"panel\">\n"
             + chart(sweep, name: "expert-minus-dense", title: "expert − dense on its own domain (< 0: expert better)", reference: 0) {
                 ($0.expertMinusDense.point, $0.expertMinusDense.low, $0.expertMinusDense.high)
             }
             + chart(sweep, name: "share-kept", title: "share of the expert's gain BTX keeps (hollow: before finetune)", reference: 0.5,
                     hollow: { $0.mixKept }) { ($0.btxKept, $0.btxKept, $0.btxKept) }
-            + "</div>\n<table>\n<tr><th>point</th><th>compute (BTX)</th><th>domain</th><th>expert − dense</th><th>BTX keeps</th><th>mix keeps (before finetune)</th></tr>\n"
-            + rows + "</table>\n</body></html>\n"
+            + "</div>\n" + ReportRenderer.htmlRows(header: header, cells(sweep))
+        return ReportRenderer.page(title: title, body: body)
     }
 
     /// A dot-and-whisker chart: one column per point, one coloured dot per domain (whisker: its

@@ -66,10 +66,7 @@ struct TuneStage: StageKind {
             }
             rows += "<tr><td>\(e(m.name))</td>" + cells.joined() + "<td>\(e(m.winner))</td></tr>\n"
         }
-        let style = "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse}"
-            + "td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-        return "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>\(e(title))</title><style>\(style)</style></head>\n<body>\n"
-            + "<h1>\(e(title))</h1>\n<p>\(e(note))</p>\n<table>\n\(rows)</table>\n</body></html>\n"
+        return ReportRenderer.page(title: title, body: "<h1>\(e(title))</h1>\n<p>\(e(note))</p>\n<table>\n\(rows)</table>\n")
     }
 
     static func json(_ grid: TuningGrid, title: String) -> JSONValue {

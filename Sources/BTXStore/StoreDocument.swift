@@ -87,9 +87,8 @@ extension Manifest: StoreDocument {
 extension TensorEntry {
     init(json: JSONValue, path: [String]) throws {
         let f = try DocumentFields(json, path: path)
-        guard let dtype = ElementType(rawValue: try f.string("dtype")) else {
-            throw DocumentFields.error(path, "unknown dtype '\(try f.string("dtype"))'")
-        }
+        let name = try f.string("dtype")
+        guard let dtype = ElementType(rawValue: name) else { throw DocumentFields.error(path, "unknown dtype '\(name)'") }
         guard let dimensions = try f.value("shape").arrayValue else { throw DocumentFields.error(path, "field 'shape' is not an array") }
         let shape = try dimensions.map { d -> Int in
             guard case .int(let n) = d, let dimension = Int(exactly: n) else { throw DocumentFields.error(path, "shape \(JSONValue.array(dimensions).canonicalText) is not integers") }

@@ -38,8 +38,8 @@ struct Report: ParsableCommand {
         try CommandFailure.report {
             if let seeds { return try summarise(seeds: try Self.seedList(seeds)) }
             let session = try PipelineSession(options)
-            let manifest = try reportManifest(session).manifest
             let plan = try session.fullPlan()
+            let manifest = try reportManifest(session, plan: plan).manifest
             let directory = URL(fileURLWithPath: out ?? "report/\(session.spec.name)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let walls = wallTimes(plan, session: session)
@@ -55,11 +55,11 @@ struct Report: ParsableCommand {
     }
 
     /// The report stage's name, output hash and manifest (it must have run).
-    private func reportManifest(_ session: PipelineSession, hint: String = "") throws -> (stage: String, output: ObjectHash, manifest: Manifest) {
+    private func reportManifest(_ session: PipelineSession, plan: [PlanStep], hint: String = "") throws -> (stage: String, output: ObjectHash, manifest: Manifest) {
         let name = try stage ?? session.spec.stages.last { ["report", "tune", "sweep"].contains($0.kind) }?.name
             ?? { throw CommandFailure.usage("the pipeline has no stage of kind 'report', 'tune' or 'sweep'") }()
         let instance = try session.stage(name)
-        guard let key = try session.fullPlan().first(where: { $0.stage == instance.name })?.key?.hash,
+        guard let key = plan.first(where: { $0.stage == instance.name })?.key?.hash,
               let entry = try session.store.action(key) else {
             throw CommandFailure.failed("'\(instance.name)' has not run yet: btxpipe run \(options.pipeline)\(hint)")
         }
@@ -73,7 +73,7 @@ struct Report: ParsableCommand {
             var seeded = options
             seeded.overrides.append("vars.seed=\(seed)")
             let session = try PipelineSession(seeded)
-            let (stage, output, manifest) = try reportManifest(session, hint: " --set vars.seed=\(seed)")
+            let (stage, output, manifest) = try reportManifest(session, plan: try session.fullPlan(), hint: " --set vars.seed=\(seed)")
             // NOTE: a pipeline whose stages ignore vars.seed gives every "seed" the same report.
             if let other = outputs.updateValue(seed, forKey: output) {
                 throw CommandFailure.failed("seeds \(other) and \(seed) give the same '\(stage)' output: the pipeline's stages do not use vars.seed")

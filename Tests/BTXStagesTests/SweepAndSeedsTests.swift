@@ -74,6 +74,7 @@ final class SweepAndSeedsTests: XCTestCase {
         XCTAssertTrue(chart[3].hasSuffix("        |#####    0.80 \u{2713}"), chart.joined(separator: "\n"))
         let html = SweepStage.html(sweep, title: "t")
         XCTAssertTrue(html.contains("data-chart=\"sweep-expert-minus-dense\"") && html.contains("data-chart=\"sweep-share-kept\""))
+        XCTAssertTrue(html.contains("<tr><td></td><td></td><td>math</td><td>-0.100 [-0.100, -0.100] \u{2713}</td>"), "a point's second row: empty name and compute")
         XCTAssertFalse(html.contains("<script"))
         XCTAssertFalse(html.replacingOccurrences(of: "xmlns=\"http://www.w3.org/2000/svg\"", with: "").contains("http"), "no external assets")
         // A duplicate row and an expert whose gain is not beyond doubt.
