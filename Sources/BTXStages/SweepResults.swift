@@ -8,12 +8,14 @@ import Foundation
 /// labelled with their `grid_point`; every comparison is a paired bootstrap over the same sequences.
 struct SweepResults: Equatable {
     /// One configuration: its name (the `grid_point` of its BTX row), the `grid_point` of its experts
-    /// and their mix (several points may share them, e.g. to vary the finetune) and that of the dense
-    /// model matched to its compute.
+    /// and their mix (several points may share them, e.g. to vary the finetune), that of the dense
+    /// model matched to its compute, and that of the seed its experts branched from ("": the one seed
+    /// every point of the pipeline's own model shares; a point of another model size names its own).
     struct Point: Equatable {
         var name: String
         var experts: String
         var dense: String
+        var seed: String = ""
     }
 
     /// What one point shows on one domain.
@@ -49,17 +51,18 @@ struct SweepResults: Equatable {
     var domains: [String]
     var points: [PointResult]
 
-    /// The `points` param: a list of `{name, experts (default: name), dense}` (other fields, such as the
-    /// training settings a pipeline keeps beside them, are ignored).
+    /// The `points` param: a list of `{name, experts (default: name), dense, seed (default: "")}` (other
+    /// fields, such as the training settings a pipeline keeps beside them, are ignored).
     static func points(_ p: StageParams) throws -> [Point] {
         let list = try p.array("points", example: [["name": "e150-lr1e-3", "dense": "e150"], ["name": "e450-lr1e-3", "dense": "e450"]])
         let points = try list.map { item -> Point in
             guard let name = item["name"]?.stringValue, let dense = item["dense"]?.stringValue, !name.isEmpty, !dense.isEmpty,
-                  item["experts"] == nil || item["experts"]?.stringValue?.isEmpty == false else {
-                throw StageError.badParameter(field: "points", expected: "a list of {name: TEXT, experts: TEXT (optional), dense: TEXT} (grid points of the BTX row, of the experts and mix, of the dense row)",
+                  item["experts"] == nil || item["experts"]?.stringValue?.isEmpty == false,
+                  item["seed"] == nil || item["seed"]?.stringValue != nil else {
+                throw StageError.badParameter(field: "points", expected: "a list of {name: TEXT, experts: TEXT (optional), dense: TEXT, seed: TEXT (optional)} (grid points of the BTX row, of the experts and mix, of the dense row, of the seed row)",
                                               actual: item.canonicalText)
             }
-            return Point(name: name, experts: item["experts"]?.stringValue ?? name, dense: dense)
+            return Point(name: name, experts: item["experts"]?.stringValue ?? name, dense: dense, seed: item["seed"]?.stringValue ?? "")
         }
         guard !points.isEmpty, Set(points.map(\.name)).count == points.count else {
             throw StageError.badParameter(field: "points", expected: "at least one point, with distinct names", actual: JSONValue.array(list).canonicalText)
@@ -67,11 +70,11 @@ struct SweepResults: Equatable {
         return points
     }
 
-    /// The results of `points` from dev evaluations (`input` names each for errors): one seed row
-    /// (no grid point), per point one expert row per domain, a mix row (role variant) and a BTX row,
-    /// and the dense rows the points name.
+    /// The results of `points` from dev evaluations (`input` names each for errors): the seed rows the
+    /// points name (the shared one without a grid point), per point one expert row per domain, a mix
+    /// row (role variant) and a BTX row, and the dense rows the points name.
     init(points: [Point], evaluations: [(manifest: Manifest, input: String)]) throws {
-        var byPoint: [String: [ReportRow]] = [:], seed: ReportRow?, domains: [String]?
+        var byPoint: [String: [ReportRow]] = [:], seeds: [String: ReportRow] = [:], domains: [String]?
         for (m, input) in evaluations {
             let row = try ReportRow(evaluation: m, input: input)
             guard m.metadata["split"]?.stringValue == HeldOutSplit.dev.rawValue else {
@@ -79,11 +82,13 @@ struct SweepResults: Equatable {
             }
             domains = domains ?? m.metadata["domain_order"]?.arrayValue?.compactMap(\.stringValue)
             let point = m.metadata["grid_point"]?.stringValue ?? ""
-            if point.isEmpty {
-                guard row.role == "seed", seed == nil else {
-                    throw StageError.failed("input '\(input)' (\(row.name)) has no grid_point: only the one seed row belongs to every point")
+            if row.role == "seed" {
+                guard seeds[point] == nil else {
+                    throw StageError.failed("input '\(input)': a seed row at grid_point '\(point)' is scored twice")
                 }
-                seed = row
+                seeds[point] = row
+            } else if point.isEmpty {
+                throw StageError.failed("input '\(input)' (\(row.name)) has no grid_point: only a seed row may belong to every point")
             } else {
                 if byPoint[point, default: []].contains(where: { $0.role == row.role && $0.expertDomain == row.expertDomain }) {
                     throw StageError.failed("input '\(input)': a \(row.role) row\(row.expertDomain.map { " of \($0)" } ?? "") at grid_point '\(point)' is scored twice")
@@ -94,10 +99,13 @@ struct SweepResults: Equatable {
                 byPoint[point, default: []].append(row)
             }
         }
-        guard let seed else { throw StageError.failed("the sweep needs the seed's dev evaluation (role seed, no grid_point)") }
-        let order = domains ?? seed.losses.keys.sorted()
+        let order = domains ?? seeds.values.first?.losses.keys.sorted() ?? []
         self.domains = order
         self.points = try points.map { p in
+            guard let seed = seeds[p.seed] else {
+                throw StageError.failed("sweep point '\(p.name)' needs its seed's dev evaluation (role seed, "
+                                        + (p.seed.isEmpty ? "no grid_point)" : "grid_point '\(p.seed)')"))
+            }
             func find(_ role: String, _ domain: String? = nil, at point: String) throws -> ReportRow {
                 guard let row = byPoint[point]?.first(where: { $0.role == role && (domain == nil || $0.expertDomain == domain) }) else {
                     throw StageError.failed("sweep point '\(p.name)' has no \(role) row\(domain.map { " for domain \($0)" } ?? "") with grid_point '\(point)' among the results")

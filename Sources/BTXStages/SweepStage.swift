@@ -4,13 +4,13 @@ import Foundation
 
 /// `sweep`: the regime where specialisation pays. Inputs `results`: dev evaluations of every sweep
 /// point's experts, mix (before its finetune) and BTX model, of the dense model matched to each point's
-/// compute, and of the seed (`SweepResults`; a test-split evaluation is refused). Param `points`:
-/// `{name, experts, dense}` per configuration. Output: a "report" manifest (`report.md`, `report.html` with the
+/// compute, and of each seed the points branch from (`SweepResults`; a test-split evaluation is refused).
+/// Param `points`: `{name, experts, dense, seed}` per configuration. Output: a "report" manifest (`report.md`, `report.html` with the
 /// sweep's plot, `report.json`; `btxpipe report` prints it) saying per point and domain whether the
 /// expert beats dense and how much of its gain BTX keeps (pipelines/sweep.yaml).
 struct SweepStage: StageKind {
     static let name = "sweep"
-    static let version = 1
+    static let version = 2
     static let summary = "per configuration: do the experts beat dense on their domains, and does BTX keep their gain (dev split)"
 
     func validate(_ params: StageParams) throws {
@@ -162,7 +162,8 @@ struct SweepStage: StageKind {
                               "btx_kept": .double(r.btxKept), "btx_kept_minus_half_gain": interval(r.btxMargin),
                               "mix_kept": .double(r.mixKept), "mix_kept_minus_half_gain": interval(r.mixMargin)]
             }
-            return ["name": .string(p.point.name), "experts": .string(p.point.experts), "dense": .string(p.point.dense), "flops": .double(p.flops),
+            return ["name": .string(p.point.name), "experts": .string(p.point.experts), "dense": .string(p.point.dense),
+                    "seed": .string(p.point.seed), "flops": .double(p.flops),
                     "tokens": .int(Int64(p.tokens)), "domains": .object(domains),
                     "btx_average_loss": .double(p.btxAverageLoss), "experts_pay": .bool(p.expertsPay), "btx_keeps_most": .bool(p.btxKeepsMost)]
         }

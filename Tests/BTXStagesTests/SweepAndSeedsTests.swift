@@ -102,7 +102,17 @@ final class SweepAndSeedsTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("no dense row with grid_point 'd-none'"), "\($0)")
         }
         XCTAssertThrowsError(try SweepResults(points: points, evaluations: Array(evaluations.dropFirst()))) {
-            XCTAssertTrue("\($0)".contains("the sweep needs the seed's dev evaluation"), "\($0)")
+            XCTAssertTrue("\($0)".contains("sweep point 'short' needs its seed's dev evaluation (role seed, no grid_point)"), "\($0)")
+        }
+        XCTAssertThrowsError(try SweepResults(points: [SweepResults.Point(name: "short", experts: "short", dense: "d-short", seed: "wide")],
+                                              evaluations: evaluations)) {
+            XCTAssertTrue("\($0)".contains("sweep point 'short' needs its seed's dev evaluation (role seed, grid_point 'wide')"), "\($0)")
+        }
+        XCTAssertThrowsError(try SweepResults(points: points, evaluations: evaluations + [evaluations[0]])) {
+            XCTAssertTrue("\($0)".contains("a seed row at grid_point '' is scored twice"), "\($0)")
+        }
+        XCTAssertThrowsError(try SweepResults(points: points, evaluations: evaluations + [evaluation("dense", "dense", point: "", ["code": 2.7, "math": 1.6])])) {
+            XCTAssertTrue("\($0)".contains("has no grid_point: only a seed row may belong to every point"), "\($0)")
         }
         XCTAssertThrowsError(try SweepStage().validate(StageParams(["points": [["name": "a"]]]))) {
             XCTAssertTrue("\($0)".contains("points"), "\($0)")
@@ -128,6 +138,30 @@ final class SweepAndSeedsTests: XCTestCase {
         let shared = try SweepResults(points: points + [SweepResults.Point(name: "long-2", experts: "long", dense: "d-long")], evaluations: more)
         XCTAssertEqual(shared.points[2].domains["code"]!.btxKept, 0.9, accuracy: 1e-9)
         XCTAssertEqual(shared.points[2].domains["code"]!.mixKept, 0.2, accuracy: 1e-9)
+    }
+
+    /// A point of another model size branches from its own seed (a seed row with that point's
+    /// `grid_point`): its gains are measured from that seed, the other points' from the shared one.
+    func testAPointOfAnotherModelSizeIsMeasuredFromItsOwnSeed() throws {
+        let wide = evaluations + [
+            evaluation("seed", "seed", point: "wide", ["code": 2.5, "math": 1.8]),
+            evaluation("dense", "dense", point: "d-wide", ["code": 2.2, "math": 1.4]),
+            evaluation("expert code", "expert", point: "wide", domain: "code", ["code": 2.0, "math": 2.6]),
+            evaluation("expert math", "expert", point: "wide", domain: "math", ["code": 3.4, "math": 1.0]),
+            evaluation("BTX before finetune", "variant", point: "wide", ["code": 2.4, "math": 1.7]),
+            evaluation("BTX top-2", "btx", point: "wide", ["code": 2.1, "math": 1.2])]
+        let sweep = try SweepResults(points: points + [SweepResults.Point(name: "wide", experts: "wide", dense: "d-wide", seed: "wide")],
+                                     evaluations: wide)
+        XCTAssertEqual(sweep.points[2].domains["code"]!.gain.point, 0.5, accuracy: 1e-9, "from the wide seed's 2.5, not the shared 3.0")
+        XCTAssertEqual(sweep.points[2].domains["code"]!.btxKept, 0.8, accuracy: 1e-9)
+        XCTAssertEqual(sweep.points[2].domains["math"]!.btxKept, 0.75, accuracy: 1e-9)
+        XCTAssertEqual(sweep.points[1].domains["code"]!.btxKept, 0.8, accuracy: 1e-9, "the shared seed's points are unchanged")
+        XCTAssertEqual(SweepStage.json(sweep, title: "t")["points"]?.arrayValue?.map { $0["seed"]?.stringValue }, ["", "", "wide"])
+        let params = try SweepResults.points(StageParams(["points": [["name": "wide", "dense": "d-wide", "seed": "wide"]]]))
+        XCTAssertEqual(params, [SweepResults.Point(name: "wide", experts: "wide", dense: "d-wide", seed: "wide")])
+        XCTAssertThrowsError(try SweepResults.points(StageParams(["points": [["name": "wide", "dense": "d-wide", "seed": 3]]]))) {
+            XCTAssertTrue("\($0)".contains("seed: TEXT (optional)"), "\($0)")
+        }
     }
 
     /// A report.json as `ReportRenderer.json` writes it, with two rows and two claims.
