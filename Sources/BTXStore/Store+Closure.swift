@@ -28,14 +28,37 @@ extension Store {
         for (role, hash) in [("output manifest", entry.output), ("run record", entry.record)] where !hasObject(hash) {
             return ClosureGap(missing: hash, role: role)
         }
-        guard let manifest = try? self.manifest(entry.output) else { return ClosureGap(missing: entry.output, role: "output manifest") }
-        if let missing = manifest.referencedObjects.sorted().first(where: { !hasObject($0) }) {
-            return ClosureGap(missing: missing, role: "output object")
+        guard let referenced = manifestReferences.remembered(entry.output, { try self.manifest($0).referencedObjects.sorted() }) else {
+            return ClosureGap(missing: entry.output, role: "output manifest")
         }
-        guard let record = try? self.record(entry.record) else { return ClosureGap(missing: entry.record, role: "run record") }
-        if let log = record.log, !hasObject(log) { return ClosureGap(missing: log, role: "log") }
+        if let missing = referenced.first(where: { !hasObject($0) }) { return ClosureGap(missing: missing, role: "output object") }
+        guard let log = recordLogs.remembered(entry.record, { try self.record($0).log.map { [$0] } ?? [] }) else {
+            return ClosureGap(missing: entry.record, role: "run record")
+        }
+        if let missing = log.first(where: { !hasObject($0) }) { return ClosureGap(missing: missing, role: "log") }
         return nil
     }
+}
+
+/// The objects a manifest or run record refers to, by the document's hash: a pure function of the
+/// hash (objects are content-addressed and verified when read), so each is decoded once per process
+/// however often its closure is checked (a run plans, then executes, each cached stage).
+// NOTE: presence is still checked each time (`hasObject`); only the decoding is remembered, and only
+// after a successful read, so a document found damaged is read (and quarantined) again.
+final class ClosureFacts: @unchecked Sendable {
+    private let lock = NSLock()
+    private var references: [ObjectHash: [ObjectHash]] = [:]
+
+    /// The references of `document`, read by `read` the first time; nil when it cannot be read.
+    func remembered(_ document: ObjectHash, _ read: (ObjectHash) throws -> [ObjectHash]) -> [ObjectHash]? {
+        if let known = lock.withLock({ references[document] }) { return known }
+        guard let found = try? read(document) else { return nil }
+        lock.withLock { references[document] = found }
+        return found
+    }
+}
+
+extension Store {
 
     /// Removes the action entry of `key` (a consumer found its closure broken), so the stage is
     /// recomputed or pulled again. No error when there is none.

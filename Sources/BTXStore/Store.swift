@@ -28,6 +28,8 @@ public final class Store: @unchecked Sendable {
     let window = 16
     /// Threads one object read or write uses, the caller's included.
     let workers = ProcessInfo.processInfo.activeProcessorCount
+    /// The objects each manifest references and each run record's log, remembered once read (`gap(in:)`).
+    let manifestReferences = ClosureFacts(), recordLogs = ClosureFacts()
 
     var objectsDirectory: String { root.path + "/objects/v1" }
     var tempDirectory: String { objectsDirectory + "/tmp" }

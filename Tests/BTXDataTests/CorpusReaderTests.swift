@@ -134,6 +134,32 @@ final class CorpusReaderTests: XCTestCase {
         XCTAssertEqual(second.hashedCount, 0, "the entry was read back from the memo")
     }
 
+    /// Lines are found by binary search over their paths' bytes: a memo whose lines are in another
+    /// order (written by hand, or by an older btxpipe) is still read whole, and `save` orders them.
+    func testFileHashMemoFindsEveryLineWhateverTheirOrder() throws {
+        let dir = try TemporaryDirectory()
+        let names = ["b.txt", "a.txt", "é.txt", "Z.txt", "a b.txt", "c.txt"]
+        for name in names { try write("\(name)\n", "src/\(name)", in: dir) }
+        let memoFile = dir.url.appendingPathComponent("memo.tsv")
+        let first = FileHashMemo(file: memoFile)
+        let hashes = try names.map { try first.hash(of: dir.path("src/\($0)")) }
+        try first.save()
+        let saved = try String(contentsOf: memoFile, encoding: .utf8).split(separator: "\n").map(String.init)
+        let paths = saved.map { $0.split(separator: "\t", maxSplits: 4)[4] }
+        XCTAssertEqual(paths.map { Array($0.utf8) }, paths.map { Array($0.utf8) }.sorted { $0.lexicographicallyPrecedes($1) })
+        try (saved.reversed().joined(separator: "\n") + "\n").write(to: memoFile, atomically: true, encoding: .utf8)
+        let second = FileHashMemo(file: memoFile)
+        XCTAssertEqual(try names.map { try second.hash(of: dir.path("src/\($0)")) }, hashes)
+        XCTAssertEqual(second.hashedCount, 0, "every entry found in a memo in reverse order")
+        try write("changed\n", "src/c.txt", in: dir)
+        XCTAssertNotEqual(try second.hash(of: dir.path("src/c.txt")), hashes[5])
+        try second.save()
+        let third = FileHashMemo(file: memoFile)
+        _ = try names.map { try third.hash(of: dir.path("src/\($0)")) }
+        XCTAssertEqual(third.hashedCount, 0, "the changed file's new entry replaced its old line")
+        XCTAssertEqual(try String(contentsOf: memoFile, encoding: .utf8).split(separator: "\n").count, names.count)
+    }
+
     func testSamplingByMaxBytesIsDeterministicAndKeepsCorpusOrder() {
         var docs = DocumentCollection()
         for i in 0..<100 { docs.append(Data("document number \(i)\n".utf8)) }

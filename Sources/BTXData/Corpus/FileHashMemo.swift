@@ -7,7 +7,13 @@ import Foundation
 public final class FileHashMemo {
     private struct Stamp: Equatable { let size: Int64, mtimeNanos: Int64, inode: UInt64 }
     private let file: URL
-    private var entries: [String: (Stamp, ObjectHash)] = [:]
+    /// The memo file as read, and its lines ordered by their path's bytes (as `save` writes them).
+    // NOTE: looked up by binary search, not parsed into a dictionary: the memo holds a line per file of
+    // every corpus ever fingerprinted (thousands), read on every plan, and a no-op rerun asks for a few.
+    private let bytes: [UInt8]
+    private var lines: [Range<Int>] = []
+    /// Entries hashed (or changed) since loading; they take precedence over the file's lines.
+    private var added: [String: (Stamp, ObjectHash)] = [:]
     private var dirty = false
     /// Files actually hashed (not answered from the memo) since creation.
     public private(set) var hashedCount = 0
@@ -15,18 +21,48 @@ public final class FileHashMemo {
     /// Loads the memo at `file` (missing or unreadable: starts empty).
     public init(file: URL) {
         self.file = file
-        guard let data = try? Data(contentsOf: file) else { return }
-        // NOTE: split on bytes, not Characters: the memo holds a line per file of every corpus ever
-        // fingerprinted (tens of thousands), read on every plan, and String.split was most of a no-op run.
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            let bytes = raw.bindMemory(to: UInt8.self)
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-                if let (path, entry) = Self.entry(UnsafeBufferPointer(rebasing: bytes[start..<end])) { entries[path] = entry }
-                start = end + 1
+        bytes = (try? Data(contentsOf: file)).map { [UInt8]($0) } ?? []
+        lines = bytes.withUnsafeBufferPointer(Self.lines)
+        let ordered = zip(lines, lines.dropFirst()).allSatisfy { !pathBytes($1).lexicographicallyPrecedes(pathBytes($0)) }
+        if !ordered { lines.sort { pathBytes($0).lexicographicallyPrecedes(pathBytes($1)) } }  // a memo written otherwise
+    }
+
+    /// The non-empty lines of `all` (memchr: the memo is a megabyte and more).
+    private static func lines(_ all: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+        guard let base = all.baseAddress else { return [] }
+        var lines: [Range<Int>] = [], start = 0
+        while start < all.count {
+            var end = all.count
+            if let newline = memchr(base + start, 0x0A, all.count - start) {
+                end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
             }
+            if end > start { lines.append(start..<end) }
+            start = end + 1
         }
+        return lines
+    }
+
+    /// The path field of a line: after its fourth tab (the whole line when it has fewer).
+    private func pathBytes(_ line: Range<Int>) -> ArraySlice<UInt8> {
+        var start = line.lowerBound, tabs = 0
+        while tabs < 4, let tab = bytes[start..<line.upperBound].firstIndex(of: UInt8(ascii: "\t")) {
+            start = tab + 1
+            tabs += 1
+        }
+        return tabs == 4 ? bytes[start..<line.upperBound] : bytes[line]
+    }
+
+    /// The entry of `path`: the latest hashed, else the file's line for it (binary search).
+    private func entry(_ path: String) -> (Stamp, ObjectHash)? {
+        if let entry = added[path] { return entry }
+        let key = Array(path.utf8)
+        var low = 0, high = lines.count
+        while low < high {
+            let mid = (low + high) / 2
+            if pathBytes(lines[mid]).lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+        }
+        guard low < lines.count, pathBytes(lines[low]).elementsEqual(key) else { return nil }
+        return bytes.withUnsafeBufferPointer { Self.entry(UnsafeBufferPointer(rebasing: $0[lines[low]]))?.1 }
     }
 
     /// One memo line, `hash \t size \t mtime \t inode \t path`; nil when malformed (skipped).
@@ -53,25 +89,32 @@ public final class FileHashMemo {
     /// The SHA-256 of the file at `path`, from the memo when size, mtime and inode are unchanged.
     public func hash(of path: String) throws -> ObjectHash {
         let before = try FileHashMemo.stamp(path)
-        if let (stamp, hash) = entries[path], stamp == before { return hash }
+        if let (stamp, hash) = entry(path), stamp == before { return hash }
         var hasher = StreamingHasher()
         try Compression.none.decompress(from: FileByteSource(path: path)) { hasher.update($0) }
         let hash = hasher.finalize()
         hashedCount += 1
         // NOTE: a file modified while being hashed is not memoised (its stamp moved).
         if try FileHashMemo.stamp(path) == before {
-            entries[path] = (before, hash)
+            added[path] = (before, hash)
             dirty = true
         }
         return hash
     }
 
-    /// Writes the memo if anything changed (atomically; no temp file is left behind on failure).
+    /// Writes the memo if anything changed (atomically; no temp file is left behind on failure), its
+    /// lines ordered by their path's bytes.
     public func save() throws {
         guard dirty else { return }
         try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var entries = added
+        bytes.withUnsafeBufferPointer { all in
+            for line in lines {
+                if let (path, entry) = Self.entry(UnsafeBufferPointer(rebasing: all[line])), entries[path] == nil { entries[path] = entry }
+            }
+        }
         var text = ""
-        for (path, (s, h)) in entries.sorted(by: { $0.key < $1.key }) where !path.contains("\n") {
+        for (path, (s, h)) in entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) where !path.contains("\n") {
             text += "\(h.hex)\t\(s.size)\t\(s.mtimeNanos)\t\(s.inode)\t\(path)\n"
         }
         // NOTE: temp → fsync → rename, removing the temp file on any failure (a full disk included).
