@@ -7,11 +7,13 @@ import Foundation
 public final class FileHashMemo {
     private struct Stamp: Equatable { let size: Int64, mtimeNanos: Int64, inode: UInt64 }
     private let file: URL
-    /// The memo file as read, and its lines ordered by their path's bytes (as `save` writes them).
+    /// The memo file as read, and its lines, which `save` orders by their path's bytes. (In a memo
+    /// ordered otherwise, e.g. by hand, the search misses some lines: those files are hashed again, and
+    /// the next `save` orders the file.)
     // NOTE: looked up by binary search, not parsed into a dictionary: the memo holds a line per file of
     // every corpus ever fingerprinted (thousands), read on every plan, and a no-op rerun asks for a few.
     private let bytes: [UInt8]
-    private var lines: [Range<Int>] = []
+    private let lines: [Range<Int>]
     /// Entries hashed (or changed) since loading; they take precedence over the file's lines.
     private var added: [String: (Stamp, ObjectHash)] = [:]
     private var dirty = false
@@ -23,8 +25,6 @@ public final class FileHashMemo {
         self.file = file
         bytes = (try? Data(contentsOf: file)).map { [UInt8]($0) } ?? []
         lines = bytes.withUnsafeBufferPointer(Self.lines)
-        let ordered = zip(lines, lines.dropFirst()).allSatisfy { !pathBytes($1).lexicographicallyPrecedes(pathBytes($0)) }
-        if !ordered { lines.sort { pathBytes($0).lexicographicallyPrecedes(pathBytes($1)) } }  // a memo written otherwise
     }
 
     /// The non-empty lines of `all` (memchr: the memo is a megabyte and more).
