@@ -113,13 +113,15 @@ def run_all(names, steps, warmup):
 
 
 def compare(bench_output, names, steps, warmup):
-    """Reads btxpipe's bench output, runs the peer for the train configs in it, prints both side by side."""
+    """Reads btxpipe's bench output, runs the peer for the train configs in it, prints both side by side.
+    A config btxpipe measured more than once (S and S-MoE: by the train and the moe bench) gets a row
+    per measurement, so the spread within one run shows beside the ratio."""
     ours = {}
     with open(bench_output) as f:
         for line in f:
             if line.startswith('{"bench":"train"'):
                 row = json.loads(line)
-                ours[row["config"]] = row
+                ours.setdefault(row["config"], []).append(row)
     names = [n for n in (names or ORDER) if n in ours]
     if not names:
         raise SystemExit(f"peer_pytorch: no train rows in {bench_output}")
@@ -131,13 +133,14 @@ def compare(bench_output, names, steps, warmup):
     print(f"\n{'config':<24}{'btxpipe tok/s':>14}{'PyTorch tok/s':>14}{'ratio':>8}{'BLAS ceiling':>14}"
           f"{'btxpipe RSS':>13}{'PyTorch RSS':>13}{'RSS ratio':>11}")
     for n in names:
-        a, p = ours[n], peers[n]
-        ratio = a["tokens_per_s"] / p["tokens_per_s"]
-        ceiling = a["sgemm_gflops"] / (a["model_gflops"] / ratio) if a.get("model_gflops") and a.get("sgemm_gflops") else float("nan")
-        print(f"{n:<24}{a['tokens_per_s']:>14.0f}{p['tokens_per_s']:>14.0f}{ratio:>8.2f}{ceiling:>14.2f}"
-              f"{a['rss_mib']:>13.0f}{p['rss_mib']:>13.0f}{a['rss_mib'] / p['rss_mib']:>11.2f}")
-        print(json.dumps({"bench": "train_vs_pytorch", "config": n, "speed_ratio": round(ratio, 3),
-                          "blas_ceiling_ratio": round(ceiling, 3), "rss_ratio": round(a["rss_mib"] / p["rss_mib"], 3)}))
+        p = peers[n]
+        for a in ours[n]:
+            ratio = a["tokens_per_s"] / p["tokens_per_s"]
+            ceiling = a["sgemm_gflops"] / (a["model_gflops"] / ratio) if a.get("model_gflops") and a.get("sgemm_gflops") else float("nan")
+            print(f"{n:<24}{a['tokens_per_s']:>14.0f}{p['tokens_per_s']:>14.0f}{ratio:>8.2f}{ceiling:>14.2f}"
+                  f"{a['rss_mib']:>13.0f}{p['rss_mib']:>13.0f}{a['rss_mib'] / p['rss_mib']:>11.2f}")
+            print(json.dumps({"bench": "train_vs_pytorch", "config": n, "speed_ratio": round(ratio, 3),
+                              "blas_ceiling_ratio": round(ceiling, 3), "rss_ratio": round(a["rss_mib"] / p["rss_mib"], 3)}))
 
 
 def main():
