@@ -42,7 +42,7 @@ public enum ParameterDocs {
         "tune.grid": "the learning-rate grid: a list of {name, learning_rate}, name = the training stages' foreach item",
         "report.comparisons": "orderings to check besides the claims: a list of {better, worse} row names, each decided by the paired bootstrap",
         "sweep.title": "the sweep report's title",
-        "sweep.points": "the configurations: a list of {name, experts, dense}: the grid_point of its BTX row, of its expert and mix rows (default: name), of its compute-matched dense row",
+        "sweep.points": "the configurations: a list of {name, experts, dense, seed}: the grid_point of its BTX row, of its expert and mix rows (default: name), of its compute-matched dense row, of the seed row its experts branched from (default: the one seed row without a grid_point)",
         "evaluate.top_k": "BTM ensemble: use only the k best-fitting experts per sequence (0: all)",
         "evaluate.temperature": "BTM tf-idf weighting: softmax temperature over domain similarity",
     ]

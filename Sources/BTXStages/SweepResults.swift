@@ -99,7 +99,7 @@ struct SweepResults: Equatable {
                 byPoint[point, default: []].append(row)
             }
         }
-        let order = domains ?? seeds.values.first?.losses.keys.sorted() ?? []
+        let order = domains ?? (seeds[""] ?? seeds.min { $0.key < $1.key }?.value)?.losses.keys.sorted() ?? []
         self.domains = order
         self.points = try points.map { p in
             guard let seed = seeds[p.seed] else {

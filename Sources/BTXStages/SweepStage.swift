@@ -37,7 +37,7 @@ struct SweepStage: StageKind {
     /// How the table is read.
     static let note = "Dev split (held-out documents disjoint from the report's test tokens), nats/token. Expert − dense: the "
         + "expert's loss on its own domain minus the compute-matched dense model's (below 0: the expert is better). Kept: the "
-        + "share of the expert's gain over the seed that the MoE keeps, after its finetune (BTX) and before it (mix); "
+        + "share of the expert's gain over the seed it branched from (each model size has its own) that the MoE keeps, after its finetune (BTX) and before it (mix); "
         + "brackets: 95% paired-bootstrap interval; \u{2713}: beyond doubt (expert better than dense; over half kept)."
 
     static let header = ["point", "compute (BTX)", "domain", "expert − dense", "BTX keeps", "mix keeps (before finetune)"]

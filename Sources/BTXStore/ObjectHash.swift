@@ -18,17 +18,18 @@ public struct ObjectHash: Hashable, Comparable, Codable, Sendable, CustomStringC
     init(digest: SHA256.Digest) {
         // NOTE: by hand, not String(format:): a no-op rerun hashes thousands of keys and file stamps,
         // and Foundation's formatter was 8% of its time.
-        let digits = Array("0123456789abcdef".utf8)
         hex = digest.withUnsafeBytes { bytes in
             String(unsafeUninitializedCapacity: 2 * bytes.count) { out in
                 for (i, byte) in bytes.enumerated() {
-                    out[2 * i] = digits[Int(byte >> 4)]
-                    out[2 * i + 1] = digits[Int(byte & 15)]
+                    out[2 * i] = ObjectHash.hexDigits[Int(byte >> 4)]
+                    out[2 * i + 1] = ObjectHash.hexDigits[Int(byte & 15)]
                 }
                 return 2 * bytes.count
             }
         }
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// The hash of `bytes`.
     public static func of(_ bytes: Data) -> ObjectHash { ObjectHash(digest: SHA256.hash(data: bytes)) }

@@ -20,10 +20,11 @@ extension Store {
 
     // MARK: completeness of action entries (Bazel's "an entry whose outputs are gone is a miss")
 
-    /// What the action entry `entry` lacks: its output manifest (readable), every object the manifest
-    /// references, its run record (readable) and the record's log. Nil when complete. Presence only
-    /// (reading every tensor would make each cache check as slow as a verify); a damaged object is
-    /// quarantined by the first reader and from then on counts as missing here.
+    /// What the action entry `entry` lacks: its output manifest (readable when this store first checked
+    /// it), every object the manifest references, its run record (likewise) and the record's log. Nil
+    /// when complete. Presence only (reading every tensor would make each cache check as slow as a
+    /// verify); a damaged object is quarantined by the first reader and from then on counts as missing
+    /// here. What a manifest or record refers to is decoded once per store (`ClosureFacts`).
     public func gap(in entry: ActionEntry) -> ClosureGap? {
         for (role, hash) in [("output manifest", entry.output), ("run record", entry.record)] where !hasObject(hash) {
             return ClosureGap(missing: hash, role: role)
@@ -38,27 +39,6 @@ extension Store {
         if let missing = log.first(where: { !hasObject($0) }) { return ClosureGap(missing: missing, role: "log") }
         return nil
     }
-}
-
-/// The objects a manifest or run record refers to, by the document's hash: a pure function of the
-/// hash (objects are content-addressed and verified when read), so each is decoded once per process
-/// however often its closure is checked (a run plans, then executes, each cached stage).
-// NOTE: presence is still checked each time (`hasObject`); only the decoding is remembered, and only
-// after a successful read, so a document found damaged is read (and quarantined) again.
-final class ClosureFacts: @unchecked Sendable {
-    private let lock = NSLock()
-    private var references: [ObjectHash: [ObjectHash]] = [:]
-
-    /// The references of `document`, read by `read` the first time; nil when it cannot be read.
-    func remembered(_ document: ObjectHash, _ read: (ObjectHash) throws -> [ObjectHash]) -> [ObjectHash]? {
-        if let known = lock.withLock({ references[document] }) { return known }
-        guard let found = try? read(document) else { return nil }
-        lock.withLock { references[document] = found }
-        return found
-    }
-}
-
-extension Store {
 
     /// Removes the action entry of `key` (a consumer found its closure broken), so the stage is
     /// recomputed or pulled again. No error when there is none.

@@ -40,7 +40,8 @@ extension Store {
 
     /// Reads every object, action entry and ref completely; lists what is damaged, and action entries
     /// and refs whose closure is incomplete (dangling). Changes nothing unless `repair` (except that a
-    /// damaged manifest met while checking a closure is quarantined, as by any reader): then damaged
+    /// damaged manifest met while checking a closure for the first time in this store is quarantined, as
+    /// by any reader): then damaged
     /// objects are quarantined, and damaged or dangling action entries and damaged refs removed, so
     /// the stages concerned are recomputed (or pulled again) by the next run. Dangling pins are only
     /// listed: what they held must be imported again.

@@ -136,11 +136,13 @@ def compare(bench_output, names, steps, warmup):
         p = peers[n]
         for a in ours[n]:
             ratio = a["tokens_per_s"] / p["tokens_per_s"]
-            ceiling = a["sgemm_gflops"] / (a["model_gflops"] / ratio) if a.get("model_gflops") and a.get("sgemm_gflops") else float("nan")
-            print(f"{n:<24}{a['tokens_per_s']:>14.0f}{p['tokens_per_s']:>14.0f}{ratio:>8.2f}{ceiling:>14.2f}"
+            known = a.get("model_gflops") and a.get("sgemm_gflops")
+            ceiling = a["sgemm_gflops"] / (a["model_gflops"] / ratio) if known else None
+            print(f"{n:<24}{a['tokens_per_s']:>14.0f}{p['tokens_per_s']:>14.0f}{ratio:>8.2f}"
+                  f"{ceiling if ceiling is not None else float('nan'):>14.2f}"
                   f"{a['rss_mib']:>13.0f}{p['rss_mib']:>13.0f}{a['rss_mib'] / p['rss_mib']:>11.2f}")
             print(json.dumps({"bench": "train_vs_pytorch", "config": n, "speed_ratio": round(ratio, 3),
-                              "blas_ceiling_ratio": round(ceiling, 3), "rss_ratio": round(a["rss_mib"] / p["rss_mib"], 3)}))
+                              "blas_ceiling_ratio": ceiling and round(ceiling, 3), "rss_ratio": round(a["rss_mib"] / p["rss_mib"], 3)}))
 
 
 def main():

@@ -85,7 +85,7 @@ final class SmokePipelineTests: XCTestCase {
 
     /// Runs pipelines/`file` (a layer over btx.yaml) on the smoke pipeline's sizes in `dir`: the first run
     /// computes, a second computes nothing.
-    private func runTwiceOnSmoke(_ file: String, in dir: TemporaryDirectory) throws {
+    private func runTwiceOnSmoke(_ file: String, in dir: TemporaryDirectory, overrides: [String] = []) throws {
         try writeSmokeBase(in: dir)
         let layer = try String(contentsOf: pipelines.appendingPathComponent(file), encoding: .utf8)
         let dropped = ["  mix-hidden: null", "  btx-hidden: null"]  // stages btx.yaml has and smoke.yaml lacks
@@ -94,22 +94,30 @@ final class SmokePipelineTests: XCTestCase {
             .split(separator: "\n", omittingEmptySubsequences: false).filter { !dropped.contains(String($0)) }
             .joined(separator: "\n").write(toFile: dir.path(file), atomically: false, encoding: .utf8)
         let name = file.replacingOccurrences(of: ".yaml", with: "")
-        let first = try btx(["run", file], in: dir)
+        let first = try btx(["run", file] + overrides, in: dir)
         let summary = try XCTUnwrap(first.stderr.split(separator: "\n").last { $0.hasPrefix("\(name): ") })
         XCTAssertTrue(summary.contains(" ran") && !summary.contains("failed"), String(summary))
-        let second = try btx(["run", file], in: dir)
+        let second = try btx(["run", file] + overrides, in: dir)
         let rerun = try XCTUnwrap(second.stderr.split(separator: "\n").last { $0.hasPrefix("\(name): ") })
         XCTAssertFalse(rerun.contains(" ran"), "a rerun recomputed something: \(rerun)")
     }
 
-    /// pipelines/sweep.yaml on the smoke pipeline's sizes: every point's experts, mix, BTX and dense are
-    /// trained and scored on dev, the sweep stage reports each point; a rerun recomputes nothing.
+    /// pipelines/sweep.yaml on the smoke pipeline's sizes (its other model sizes and their seeds shrunk
+    /// by `--set`): every point's experts, mix, BTX and dense are trained and scored on dev, the sweep
+    /// stage reports each point; a rerun recomputes nothing.
     func testSweepReportsEveryPointOnDevThenRerunsNothing() throws {
         let dir = try TemporaryDirectory()
-        try runTwiceOnSmoke("sweep.yaml", in: dir)
-        let report = try btx(["report", "sweep.yaml"], in: dir).stdout
+        let size = { (hidden: Int, layers: Int) in
+            "{hidden_size: \(hidden), intermediate_size: \(3 * hidden), num_hidden_layers: \(layers), num_attention_heads: 2, "
+                + "max_position_embeddings: 64, tie_word_embeddings: false}"
+        }
+        let overrides = ["--set", "models.narrow=\(size(16, 1))", "--set", "models.deep=\(size(32, 3))",
+                         "--set", "models.wide=\(size(48, 2))", "--set", "vars.size_seed={steps: 20, learning_rate: 0.01}"]
+        try runTwiceOnSmoke("sweep.yaml", in: dir, overrides: overrides)
+        let report = try btx(["report", "sweep.yaml"] + overrides, in: dir).stdout
         XCTAssertTrue(report.contains("| point | compute (BTX) | domain | expert − dense | BTX keeps | mix keeps (before finetune) |"), report)
-        for point in ["e150-lr1e-3", "e150-lr3e-3", "e450-lr1e-3", "e450-lr3e-3"] {
+        for point in ["e150-lr1e-3", "e150-lr3e-3", "e450-lr1e-3", "e450-lr3e-3", "narrow-e150-lr3e-3", "narrow-e450-lr3e-3",
+                      "deep-e450-lr3e-3", "wide-e150-lr3e-3"] {
             XCTAssertTrue(report.contains("| \(point) | "), "\(point) missing:\n\(report)")
         }
         let html = try String(contentsOfFile: dir.path("report/sweep/report.html"), encoding: .utf8)

@@ -7,13 +7,15 @@ import Foundation
 public final class FileHashMemo {
     private struct Stamp: Equatable { let size: Int64, mtimeNanos: Int64, inode: UInt64 }
     private let file: URL
-    /// The memo file as read, and its lines, which `save` orders by their path's bytes. (In a memo
-    /// ordered otherwise, e.g. by hand, the search misses some lines: those files are hashed again, and
-    /// the next `save` orders the file.)
+    /// A line of the memo file: its bytes, and those of its path (after the fourth tab).
+    private struct Line { let whole: Range<Int>, path: Range<Int> }
+    /// The memo file as read, and its lines ordered by their path's bytes (as `save` writes them;
+    /// a memo ordered otherwise, e.g. edited by hand or with damaged lines appended, is sorted on load).
     // NOTE: looked up by binary search, not parsed into a dictionary: the memo holds a line per file of
-    // every corpus ever fingerprinted (thousands), read on every plan, and a no-op rerun asks for a few.
+    // every corpus ever fingerprinted (thousands), read on every plan, and a plan looks up the files of
+    // its own corpora only; building a String and an entry for every line was most of a no-op rerun.
     private let bytes: [UInt8]
-    private let lines: [Range<Int>]
+    private let lines: [Line]
     /// Entries hashed (or changed) since loading; they take precedence over the file's lines.
     private var added: [String: (Stamp, ObjectHash)] = [:]
     private var dirty = false
@@ -23,33 +25,35 @@ public final class FileHashMemo {
     /// Loads the memo at `file` (missing or unreadable: starts empty).
     public init(file: URL) {
         self.file = file
-        bytes = (try? Data(contentsOf: file)).map { [UInt8]($0) } ?? []
-        lines = bytes.withUnsafeBufferPointer(Self.lines)
+        let bytes = (try? Data(contentsOf: file)).map { [UInt8]($0) } ?? []
+        var lines = bytes.withUnsafeBufferPointer(Self.lineRanges)
+        let path = { (line: Line) in bytes[line.path] }
+        if zip(lines, lines.dropFirst()).contains(where: { path($1).lexicographicallyPrecedes(path($0)) }) {
+            lines.sort { path($0).lexicographicallyPrecedes(path($1)) }
+        }
+        self.bytes = bytes
+        self.lines = lines
     }
 
-    /// The non-empty lines of `all` (memchr: the memo is a megabyte and more).
-    private static func lines(_ all: UnsafeBufferPointer<UInt8>) -> [Range<Int>] {
+    /// The lines of `all` that have a path field (at least four tabs; others are damaged and skipped).
+    // NOTE: memchr: the memo is a megabyte and more.
+    private static func lineRanges(_ all: UnsafeBufferPointer<UInt8>) -> [Line] {
         guard let base = all.baseAddress else { return [] }
-        var lines: [Range<Int>] = [], start = 0
+        let index = { (found: UnsafeMutableRawPointer?, limit: Int) in
+            found.map { base.distance(to: $0.assumingMemoryBound(to: UInt8.self)) } ?? limit
+        }
+        var lines: [Line] = [], start = 0
         while start < all.count {
-            var end = all.count
-            if let newline = memchr(base + start, 0x0A, all.count - start) {
-                end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+            let end = index(memchr(base + start, 0x0A, all.count - start), all.count)
+            var field = start, tabs = 0
+            while tabs < 4, field < end {
+                field = index(memchr(base + field, 0x09, end - field), end) + 1
+                tabs += 1
             }
-            if end > start { lines.append(start..<end) }
+            if tabs == 4, field <= end { lines.append(Line(whole: start..<end, path: field..<end)) }
             start = end + 1
         }
         return lines
-    }
-
-    /// The path field of a line: after its fourth tab (the whole line when it has fewer).
-    private func pathBytes(_ line: Range<Int>) -> ArraySlice<UInt8> {
-        var start = line.lowerBound, tabs = 0
-        while tabs < 4, let tab = bytes[start..<line.upperBound].firstIndex(of: UInt8(ascii: "\t")) {
-            start = tab + 1
-            tabs += 1
-        }
-        return tabs == 4 ? bytes[start..<line.upperBound] : bytes[line]
     }
 
     /// The entry of `path`: the latest hashed, else the file's line for it (binary search).
@@ -59,10 +63,10 @@ public final class FileHashMemo {
         var low = 0, high = lines.count
         while low < high {
             let mid = (low + high) / 2
-            if pathBytes(lines[mid]).lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
+            if bytes[lines[mid].path].lexicographicallyPrecedes(key) { low = mid + 1 } else { high = mid }
         }
-        guard low < lines.count, pathBytes(lines[low]).elementsEqual(key) else { return nil }
-        return bytes.withUnsafeBufferPointer { Self.entry(UnsafeBufferPointer(rebasing: $0[lines[low]]))?.1 }
+        guard low < lines.count, bytes[lines[low].path].elementsEqual(key) else { return nil }
+        return bytes.withUnsafeBufferPointer { Self.entry(UnsafeBufferPointer(rebasing: $0[lines[low].whole]))?.1 }
     }
 
     /// One memo line, `hash \t size \t mtime \t inode \t path`; nil when malformed (skipped).
@@ -110,7 +114,7 @@ public final class FileHashMemo {
         var entries = added
         bytes.withUnsafeBufferPointer { all in
             for line in lines {
-                if let (path, entry) = Self.entry(UnsafeBufferPointer(rebasing: all[line])), entries[path] == nil { entries[path] = entry }
+                if let (path, entry) = Self.entry(UnsafeBufferPointer(rebasing: all[line.whole])), entries[path] == nil { entries[path] = entry }
             }
         }
         var text = ""
