@@ -16,8 +16,11 @@ public final class FileHashMemo {
     // its own corpora only; building a String and an entry for every line was most of a no-op rerun.
     private let bytes: [UInt8]
     private let lines: [Line]
-    /// Entries hashed (or changed) since loading; they take precedence over the file's lines.
-    private var added: [String: (Stamp, ObjectHash)] = [:]
+    /// Entries hashed (or changed) since loading, by the path's bytes; they take precedence over the
+    /// file's lines.
+    // NOTE: bytes, not String keys: Strings compare by canonical equivalence, so two file names that
+    // differ only in Unicode normal form would share an entry.
+    private var added: [[UInt8]: (Stamp, ObjectHash)] = [:]
     private var dirty = false
     /// Files actually hashed (not answered from the memo) since creation.
     public private(set) var hashedCount = 0
@@ -57,9 +60,8 @@ public final class FileHashMemo {
     }
 
     /// The entry of `path`: the latest hashed, else the file's line for it (binary search).
-    private func entry(_ path: String) -> (Stamp, ObjectHash)? {
-        if let entry = added[path] { return entry }
-        let key = Array(path.utf8)
+    private func entry(_ key: [UInt8]) -> (Stamp, ObjectHash)? {
+        if let entry = added[key] { return entry }
         var low = 0, high = lines.count
         while low < high {
             let mid = (low + high) / 2
@@ -70,7 +72,7 @@ public final class FileHashMemo {
     }
 
     /// One memo line, `hash \t size \t mtime \t inode \t path`; nil when malformed (skipped).
-    private static func entry(_ line: UnsafeBufferPointer<UInt8>) -> (String, (Stamp, ObjectHash))? {
+    private static func entry(_ line: UnsafeBufferPointer<UInt8>) -> ([UInt8], (Stamp, ObjectHash))? {
         var fields: [Range<Int>] = [], start = 0
         for i in line.indices where line[i] == UInt8(ascii: "\t") && fields.count < 4 {
             fields.append(start..<i)
@@ -80,7 +82,7 @@ public final class FileHashMemo {
         let text = { (r: Range<Int>) in String(decoding: UnsafeBufferPointer(rebasing: line[r]), as: UTF8.self) }
         guard fields.count == 5, let hash = ObjectHash(hex: text(fields[0])), let size = Int64(text(fields[1])),
               let mtime = Int64(text(fields[2])), let inode = UInt64(text(fields[3])) else { return nil }
-        return (text(fields[4]), (Stamp(size: size, mtimeNanos: mtime, inode: inode), hash))
+        return (Array(UnsafeBufferPointer(rebasing: line[fields[4]])), (Stamp(size: size, mtimeNanos: mtime, inode: inode), hash))
     }
 
     private static func stamp(_ path: String) throws -> Stamp {
@@ -92,15 +94,15 @@ public final class FileHashMemo {
 
     /// The SHA-256 of the file at `path`, from the memo when size, mtime and inode are unchanged.
     public func hash(of path: String) throws -> ObjectHash {
-        let before = try FileHashMemo.stamp(path)
-        if let (stamp, hash) = entry(path), stamp == before { return hash }
+        let before = try FileHashMemo.stamp(path), key = Array(path.utf8)
+        if let (stamp, hash) = entry(key), stamp == before { return hash }
         var hasher = StreamingHasher()
         try Compression.none.decompress(from: FileByteSource(path: path)) { hasher.update($0) }
         let hash = hasher.finalize()
         hashedCount += 1
         // NOTE: a file modified while being hashed is not memoised (its stamp moved).
         if try FileHashMemo.stamp(path) == before {
-            added[path] = (before, hash)
+            added[key] = (before, hash)
             dirty = true
         }
         return hash
@@ -117,12 +119,12 @@ public final class FileHashMemo {
                 if let (path, entry) = Self.entry(UnsafeBufferPointer(rebasing: all[line.whole])), entries[path] == nil { entries[path] = entry }
             }
         }
-        var text = ""
-        for (path, (s, h)) in entries.sorted(by: { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }) where !path.contains("\n") {
-            text += "\(h.hex)\t\(s.size)\t\(s.mtimeNanos)\t\(s.inode)\t\(path)\n"
+        var text: [UInt8] = []
+        for (path, (s, h)) in entries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) where !path.contains(UInt8(ascii: "\n")) {
+            text += Array("\(h.hex)\t\(s.size)\t\(s.mtimeNanos)\t\(s.inode)\t".utf8) + path + [UInt8(ascii: "\n")]
         }
         // NOTE: temp → fsync → rename, removing the temp file on any failure (a full disk included).
-        do { try Data(text.utf8).writeAtomically(to: file) } catch {
+        do { try Data(text).writeAtomically(to: file) } catch {
             throw FileReadError.readFailed(path: file.path, reason: "cannot replace memo: \(error)")
         }
         dirty = false
