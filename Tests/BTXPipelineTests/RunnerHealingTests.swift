@@ -83,6 +83,27 @@ final class RunnerHealingTests: XCTestCase {
         guard case .cached = try run("2", store: store)["use"]! else { return XCTFail("the healed run is cached") }
     }
 
+    /// The store remembers what a manifest references once its closure was checked (`ClosureFacts`), so
+    /// damage to the manifest itself, in place, after that check is found by the next reader instead:
+    /// the consumer's read quarantines it, the entry has a gap, and the same run heals as above.
+    func testAManifestDamagedInPlaceAfterItsClosureWasCheckedIsHealedByItsNextReader() throws {
+        let dir = try TemporaryDirectory()
+        let store = try Store(root: dir.url, report: { _ in })
+        let first = try run("1", store: store)
+        let manifest = first["make"]!.output!
+        XCTAssertEqual(try run("1", store: store)["make"], .cached(output: manifest), "a rerun checks the closure again, as remembered")
+        let path = store.root.path + "/objects/v1/\(manifest.hex.prefix(2))/\(manifest.hex)"
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        bytes[bytes.count - 2] ^= 0x10
+        try bytes.write(to: URL(fileURLWithPath: path))
+
+        let observer = RecordingObserver()
+        let second = try run("2", store: store, observer: observer)
+        guard case .ran = second["make"]! else { return XCTFail("the producer must be recomputed: \(second)") }
+        guard case .ran = second["use"]! else { return XCTFail("the consumer must succeed on its retry: \(second)") }
+        XCTAssertEqual(store.verify().problems.count, 0)
+    }
+
     func testAMissingInputObjectMakesTheEntryAMissSoTheNextRunRecomputesIt() throws {
         let dir = try TemporaryDirectory()
         let store = try Store(root: dir.url, report: { _ in })
