@@ -42,16 +42,18 @@ struct SweepStage: StageKind {
 
     static let header = ["point", "compute (BTX)", "domain", "expert − dense", "BTX keeps", "mix keeps (before finetune)"]
 
+    /// " ✓" when `sure`, else nothing: the mark of a result beyond doubt in the table and the text plot.
+    static func mark(_ sure: Bool) -> String { sure ? " \u{2713}" : "" }
+
     /// One row of cells per point and domain (the point's name and compute on its first row).
     static func cells(_ sweep: SweepResults) -> [[String]] {
-        let mark = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
-        return sweep.points.flatMap { p in
+        sweep.points.flatMap { p in
             sweep.domains.enumerated().map { i, d in
                 let r = p.domains[d]!
                 return [i == 0 ? p.point.name : "", i == 0 ? ReportData.flops(p.flops) : "", d,
-                        r.expertMinusDense.text() + mark(r.expertMinusDense.below(0)),
-                        String(format: "%.2f", r.btxKept) + (r.btxKeepsMost ? " \u{2713}" : ""),
-                        String(format: "%.2f", r.mixKept) + mark(r.mixMargin.above(0))]
+                        r.expertMinusDense.text() + mark(r.expertMinusDense.below(0) == .held),
+                        String(format: "%.2f", r.btxKept) + mark(r.btxKeepsMost),
+                        String(format: "%.2f", r.mixKept) + mark(r.mixMargin.above(0) == .held)]
             }
         }
     }
@@ -88,10 +90,9 @@ struct SweepStage: StageKind {
         for p in sweep.points {
             for (i, d) in sweep.domains.enumerated() {
                 guard let r = p.domains[d] else { continue }
-                let sure = { (v: Verdict) in v == .held ? " \u{2713}" : "" }
                 let margin = bar(r.expertMinusDense.point, scale: scale) + String(format: " %+.3f", r.expertMinusDense.point)
-                    + sure(r.expertMinusDense.below(0))
-                let kept = bar(r.btxKept - 0.5, scale: 0.5) + String(format: " %.2f", r.btxKept) + (r.btxKeepsMost ? " \u{2713}" : "")
+                    + mark(r.expertMinusDense.below(0) == .held)
+                let kept = bar(r.btxKept - 0.5, scale: 0.5) + String(format: " %.2f", r.btxKept) + mark(r.btxKeepsMost)
                 lines.append(pad(i == 0 ? p.point.name : "", nameWidth) + "  " + pad(d, domainWidth) + "  " + pad(margin, 2 * width + 10) + "  " + kept)
             }
         }
