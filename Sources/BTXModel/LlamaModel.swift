@@ -157,15 +157,16 @@ public final class LlamaModel {
 
     /// Cached forward pass for generation (batch 1): `tokens` at positions `start..<start+count`
     /// attend to the keys and values already computed for positions `0..<start`. Leaves the new
-    /// rows' logits in `logits`.
-    public func forward(appending tokens: [Int32], at start: Int) throws {
+    /// rows' logits in `logits`; with `lastLogitsOnly`, the last row's alone (all sampling needs: the
+    /// head is the largest product of a prompt's pass).
+    public func forward(appending tokens: [Int32], at start: Int, lastLogitsOnly: Bool = false) throws {
         guard batchSize == 1, start >= 0, !tokens.isEmpty, start + tokens.count <= sequenceLength else {
             throw ModelError.badInput("cannot place \(tokens.count) tokens at position \(start) in a batch-1 context of \(sequenceLength)")
         }
         try checkKeepsLogits()
         try tokens.withUnsafeBufferPointer { try checkTokens($0, offset: start) }
         (ws.inputs.pointer + start).update(from: tokens, count: tokens.count)
-        run(batch: 1, start: start, count: tokens.count)
+        run(batch: 1, start: start, count: tokens.count, headRows: lastLogitsOnly ? 1 : nil)
     }
 
     /// Logits are kept by inference models only: a training model's head runs in row chunks.
@@ -183,10 +184,11 @@ public final class LlamaModel {
     }
 
     /// Runs embedding → blocks → final norm → LM head on rows `start..<start+count` of each batch
-    /// row (`start > 0` only with B = 1).
-    func run(batch B: Int, start: Int, count: Int) {
+    /// row (`start > 0` only with B = 1); the head on the last `headRows` of them only, when given.
+    func run(batch B: Int, start: Int, count: Int, headRows: Int? = nil) {
         let C = config.hiddenSize, rows = B * count, r0 = start  // first row (B = 1 when start > 0)
-        lastRows = r0..<(r0 + rows)
+        let h0 = r0 + rows - min(headRows ?? rows, rows)          // first row the head runs on
+        lastRows = h0..<(r0 + rows)
         timer.measure(.embedding) {
             embeddingForward(acts[0].residual.pointer + r0 * C, ws.inputs.pointer + r0, embedding, rows, C)
         }
@@ -198,8 +200,8 @@ public final class LlamaModel {
         // A training model's head runs in row chunks with its loss (`chunkedHeadLoss`).
         if gradients == nil {
             timer.measure(.lmHeadAndLoss) {
-                matmulForward(ws.logits.pointer + r0 * config.vocabSize, ws.normed.pointer + r0 * C, lmHead,
-                              rows, C, config.vocabSize, threads: threads)
+                matmulForward(ws.logits.pointer + h0 * config.vocabSize, ws.normed.pointer + h0 * C, lmHead,
+                              lastRows.count, C, config.vocabSize, threads: threads)
             }
         }
     }

@@ -23,7 +23,7 @@ public final class TextGenerator {
         }
         var rng = SplitMix64(seed: sampling.seed)
         var tokens = prompt
-        try model.forward(appending: prompt, at: 0)
+        try model.forward(appending: prompt, at: 0, lastLogitsOnly: true)
         for _ in 0..<maxNewTokens {
             let V = model.config.vocabSize, all = model.logits
             let last = UnsafeBufferPointer(rebasing: all[(all.count - V)...])

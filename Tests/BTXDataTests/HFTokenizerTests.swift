@@ -107,6 +107,14 @@ final class HFTokenizerTests: XCTestCase {
         }
     }
 
+    func testByteLevelTokensReadByScalarSpellTheirBytesAndRefuseOtherCharacters() {
+        let table = BPETokenizer.byteToUnicode
+        for b in 0..<256 { XCTAssertEqual(BPEModel.byteLevelBytes(String(table[b])), [UInt8(b)], "byte \(b)") }
+        XCTAssertEqual(BPEModel.byteLevelBytes("ĠParis"), [0x20] + Array("Paris".utf8))
+        XCTAssertEqual(BPEModel.byteLevelBytes("ĠParis".dropFirst()), Array("Paris".utf8))   // a substring, as merges pass them
+        for outside in ["e\u{301}", "中", " ", "\u{144}", "a\u{10FFFF}"] { XCTAssertNil(BPEModel.byteLevelBytes(outside), outside) }
+    }
+
     func testHeapMergeEqualsTheSimpleLoopOnLongWords() throws {
         var trainer = BPETrainer()
         for text in BPETokenizerTests.corpus { trainer.add(Data(text.replacingOccurrences(of: " ", with: "").utf8)) }

@@ -108,6 +108,12 @@ final class LlamaModelTests: XCTestCase {
         }
         XCTAssertEqual(got.count, reference.count)
         for i in 0..<got.count { XCTAssertEqual(got[i], reference[i], accuracy: 1e-5) }
+        // A prompt's pass that keeps only its last row's logits (what sampling reads) keeps that row exactly.
+        let lastOnly = try TextGenerator(config: c, parameters: p, maxLength: 16).model
+        try lastOnly.forward(appending: Array(seq[0..<5]), at: 0, lastLogitsOnly: true)
+        let row = Array(reference[(4 * c.vocabSize)..<(5 * c.vocabSize)])
+        XCTAssertEqual(lastOnly.logits.count, row.count)
+        for (a, b) in zip(lastOnly.logits, row) { XCTAssertEqual(a, b, accuracy: 1e-5) }
     }
 
     func testTokensOutsideTheVocabularyAreRejectedWithTheirPosition() throws {
