@@ -38,7 +38,8 @@ public final class LlamaModel {
     /// Rows per chunk of a training model's head and loss (0 for an inference model, whose head
     /// runs on all rows at once and keeps their logits).
     public let headChunkRows: Int
-    /// Rows of the last forward pass (B·T in training; the new tokens' rows in generation).
+    /// Rows whose logits the last forward pass computed (B·T in training; the new tokens' rows, or the
+    /// last of them alone, in generation).
     var lastRows = 0..<0
     /// Activation recomputation (HF's `gradient_checkpointing`): each block keeps only its input
     /// from the forward pass and runs its forward pass again just before its backward pass, so the

@@ -23,10 +23,11 @@ public final class GenerationSession {
         // thread of its own while the weights load: that load waits on reads and its sequential hash,
         // so the two overlap instead of adding up.
         let tokenizerLoad = BackgroundResult { try Self.loadTokenizer(manifest, store: store) }
+        defer { _ = try? tokenizerLoad.value() }   // never leaves it reading a store its caller may delete
         weights = try ModelWeights(manifest, store: store)
         self.threads = threads
         (tokenizer, encoder, tokenizerProblem) = try tokenizerLoad.value()
-        eosOverride = manifest.metadata["eos_token_id"]?.intValue.flatMap { Int32(exactly: $0) }
+        metadataEos = manifest.metadata["eos_token_id"]?.intValue.flatMap { Int32(exactly: $0) }
     }
 
     /// The model's tokenizer and its encoder, or why there is none (a missing or unusable tokenizer.json).
@@ -39,7 +40,7 @@ public final class GenerationSession {
         }
     }
 
-    private let eosOverride: Int32?
+    private let metadataEos: Int32?
 
     /// The prompt's token ids (needs a tokenizer).
     public func encode(_ prompt: String) throws -> [Int32] {
@@ -52,12 +53,12 @@ public final class GenerationSession {
     public func bytes(of token: Int32) -> [UInt8] { tokenizer?.bytes(of: UInt32(bitPattern: token)) ?? [] }
 
     var stopTokens: Set<Int32> {
-        if let eos = eosOverride ?? tokenizer?.eos.map({ Int32(bitPattern: $0) }) { return [eos] }
+        if let eos = metadataEos ?? tokenizer?.eos.map({ Int32(bitPattern: $0) }) { return [eos] }
         return []
     }
 
     /// Generates up to `maxNewTokens` after `prompt`, calling `onToken` with each as it is drawn;
-    /// stops after the tokenizer's EOS. Returns the new tokens.
+    /// stops after EOS (the model's `eos_token_id`, else its tokenizer's). Returns the new tokens.
     @discardableResult
     public func generate(prompt: [Int32], maxNewTokens: Int, temperature: Double, topK: Int, topP: Double, seed: UInt64,
                          onToken: (Int32) -> Void) throws -> [Int32] {
@@ -72,25 +73,5 @@ public final class GenerationSession {
         let all = try generator.generate(prompt: prompt, maxNewTokens: length - prompt.count, sampling: sampling,
                                          stopTokens: stopTokens) { onToken($0); return true }
         return Array(all.dropFirst(prompt.count))
-    }
-}
-
-/// A value computed on a thread of its own while the caller does other work; `value()` waits for it.
-private final class BackgroundResult<Value>: @unchecked Sendable {
-    private let done = DispatchSemaphore(value: 0)
-    private var result: Result<Value, Error>?
-
-    init(_ body: @escaping () throws -> Value) {
-        Thread.detachNewThread { [self] in
-            result = Result(catching: body)
-            done.signal()
-        }
-    }
-
-    /// The value, or the error its computation threw (waits until it is done).
-    func value() throws -> Value {
-        done.wait()
-        done.signal()   // later calls return at once
-        return try result!.get()
     }
 }
