@@ -15,7 +15,7 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
     // inp:    [N, C]
     // weight: [OC, C]
     if N == 1 { return matvecForward(out, inp, weight, C, OC, accumulate: accumulate, threads: threads) }  // a decode step
-    let parts = matmulParts(N, threads)
+    let parts = matmulParts(N, threads, rowWork: C * OC)
     parallelFor(parts, threads: parts, MatmulForwardBlock(out: out, inp: inp, weight: weight, N: N, C: C, OC: OC,
                                                           beta: accumulate ? 1 : 0, parts: parts))
 }
@@ -32,7 +32,7 @@ public func matmulBackward(_ dinp: UnsafeMutablePointer<Float>?, _ dweight: Unsa
     // dinp:    [N, C]
     // dweight: [OC, C]
     // dout:    [N, OC]
-    let parts = min(matmulParts(N, threads), matmulParts(OC, threads))
+    let parts = min(matmulParts(N, threads, rowWork: OC * C), matmulParts(OC, threads, rowWork: N * C))
     parallelFor(parts, threads: parts, MatmulBackwardBlock(dinp: dinp, dweight: dweight, dout: dout, inp: inp, weight: weight,
                                                            N: N, C: C, OC: OC, beta: accumulateInput ? 1 : 0, parts: parts))
 }
@@ -67,7 +67,19 @@ struct MatmulBackwardBlock: ParallelKernel {
     }
 }
 
-/// Blocks to split a product with `rows` output rows into: one per thread, but none smaller than
-/// 32 rows (below that the split costs more than it saves).
+/// Blocks to split a product with `rows` output rows of `rowWork` multiply-adds each into: one per
+/// thread, but none smaller than 32 rows (below that the split costs more than it saves), and none
+/// of OpenBLAS's small-matrix size unless the whole product is.
+/// NOTE: OpenBLAS's AVX-512 (SkylakeX) kernels send products of M·N·K ≤ 100³ to small-matrix
+/// kernels that round differently from its blocked ones (and malloc a scratch buffer per call). A
+/// split that crossed that bound would make results depend on the thread count; this way every
+/// product runs through the same kernel at 1, 2 or 3 threads, on every CPU.
 @inline(__always)
-func matmulParts(_ rows: Int, _ threads: Int) -> Int { max(1, min(threads, rows / 32)) }
+func matmulParts(_ rows: Int, _ threads: Int, rowWork: Int) -> Int {
+    var parts = max(1, min(threads, rows / 32))
+    while parts > 1 && (rows / parts) * rowWork <= openBLASSmallProduct { parts -= 1 }
+    return parts
+}
+
+/// The largest product (M·N·K) OpenBLAS 0.3.21 may hand to its small-matrix kernels.
+let openBLASSmallProduct = 100 * 100 * 100
