@@ -77,8 +77,20 @@ struct MatmulBackwardBlock: ParallelKernel {
 @inline(__always)
 func matmulParts(_ rows: Int, _ threads: Int, rowWork: Int) -> Int {
     var parts = max(1, min(threads, rows / 32))
-    while parts > 1 && (rows / parts) * rowWork <= openBLASSmallProduct { parts -= 1 }
+    while parts > 1 && smallestBlock(rows, of: parts) * rowWork <= openBLASSmallProduct { parts -= 1 }
     return parts
+}
+
+/// The fewest rows any non-empty block of `blockRange(_, of: parts, count: rows)` gets (its blocks
+/// are rounded up to its row grid, so the last one can be much shorter than `rows / parts`).
+@inline(__always)
+func smallestBlock(_ rows: Int, of parts: Int) -> Int {
+    var smallest = rows
+    for p in 0..<parts {
+        let n = blockRange(p, of: parts, count: rows).count
+        if n > 0 { smallest = min(smallest, n) }
+    }
+    return smallest
 }
 
 /// The largest product (M·N·K) OpenBLAS 0.3.21 may hand to its small-matrix kernels.

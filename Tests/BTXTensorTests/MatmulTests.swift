@@ -1,4 +1,4 @@
-import BTXTensor
+@testable import BTXTensor
 import TestSupport
 import XCTest
 
@@ -43,11 +43,12 @@ final class MatmulTests: XCTestCase {
         for i in 0..<dx1.count { XCTAssertEqual(dx2[i], 2 * dx1[i], accuracy: 1e-5) }
     }
 
-    /// Split into row blocks over two threads (big enough that every product splits, the second
-    /// block not a multiple of the kernels' width), forward and backward give the same bits as one
-    /// thread: each element is the same dot product with the same micro-kernel.
+    /// Split into row blocks over two and three threads (big enough that every product splits, the
+    /// blocks not a multiple of the kernels' width, three threads' last block short enough to fall
+    /// under OpenBLAS's small-matrix bound were it split that way), forward and backward give the
+    /// same bits as one thread: each element is the same dot product with the same micro-kernel.
     func testSplittingOverThreadsChangesNoBits() {
-        let N = 100, C = 33, OC = 70
+        let N = 100, C = 256, OC = 250
         let x = GradientCheck.randomFloats(N * C, seed: 1), w = GradientCheck.randomFloats(OC * C, seed: 2)
         let dy = GradientCheck.randomFloats(N * OC, seed: 3)
         func run(_ threads: Int) -> [[Float]] {
@@ -57,10 +58,33 @@ final class MatmulTests: XCTestCase {
             matmulBackward(&dx, &dw, dy, x, w, N, C, OC, threads: threads)
             return [out, dx, dw]
         }
-        let one = run(1), two = run(2)
-        for (i, name) in ["out", "dx", "dw"].enumerated() {
-            let differing = zip(one[i], two[i]).filter { $0 != $1 }.count
-            XCTAssertEqual(differing, 0, "\(name): \(differing) elements differ")
+        XCTAssertEqual(matmulParts(N, 2, rowWork: C * OC), 2)
+        let one = run(1)
+        for threads in [2, 3] {
+            let other = run(threads)
+            for (i, name) in ["out", "dx", "dw"].enumerated() {
+                let differing = zip(one[i], other[i]).filter { $0 != $1 }.count
+                XCTAssertEqual(differing, 0, "\(name) at \(threads) threads: \(differing) elements differ")
+            }
+        }
+    }
+
+    /// A split product's every block is above OpenBLAS's small-matrix bound (M·N·K ≤ 100³ takes other
+    /// kernels on AVX-512), the short last block included; below it, the product is not split.
+    func testNoSplitLeavesABlockOfSmallMatrixSize() {
+        for threads in 1...4 {
+            for rows in stride(from: 1, through: 700, by: 3) {
+                for rowWork in [1_000, 8_000, 20_000, 25_000, 40_000, 65_536, 200_000] {
+                    let parts = matmulParts(rows, threads, rowWork: rowWork)
+                    XCTAssertTrue((1...max(1, threads)).contains(parts))
+                    guard parts > 1 else { continue }
+                    for p in 0..<parts {
+                        let n = blockRange(p, of: parts, count: rows).count
+                        XCTAssertTrue(n == 0 || n * rowWork > openBLASSmallProduct,
+                                      "\(rows) rows × \(rowWork), \(parts) parts: a block of \(n) rows")
+                    }
+                }
+            }
         }
     }
 }
