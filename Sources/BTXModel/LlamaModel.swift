@@ -167,7 +167,7 @@ public final class LlamaModel {
         try checkKeepsLogits()
         try tokens.withUnsafeBufferPointer { try checkTokens($0, offset: start) }
         (ws.inputs.pointer + start).update(from: tokens, count: tokens.count)
-        run(batch: 1, start: start, count: tokens.count, headRows: lastLogitsOnly ? 1 : nil)
+        run(batch: 1, start: start, count: tokens.count, lastLogitsOnly: lastLogitsOnly)
     }
 
     /// Logits are kept by inference models only: a training model's head runs in row chunks.
@@ -185,10 +185,10 @@ public final class LlamaModel {
     }
 
     /// Runs embedding → blocks → final norm → LM head on rows `start..<start+count` of each batch
-    /// row (`start > 0` only with B = 1); the head on the last `headRows` of them only, when given.
-    func run(batch B: Int, start: Int, count: Int, headRows: Int? = nil) {
+    /// row (`start > 0` only with B = 1); with `lastLogitsOnly`, the head on the last row alone.
+    func run(batch B: Int, start: Int, count: Int, lastLogitsOnly: Bool = false) {
         let C = config.hiddenSize, rows = B * count, r0 = start  // first row (B = 1 when start > 0)
-        let h0 = r0 + rows - min(headRows ?? rows, rows)          // first row the head runs on
+        let h0 = lastLogitsOnly ? r0 + rows - 1 : r0              // first row the head runs on
         lastRows = h0..<(r0 + rows)
         timer.measure(.embedding) {
             embeddingForward(acts[0].residual.pointer + r0 * C, ws.inputs.pointer + r0, embedding, rows, C)

@@ -96,10 +96,11 @@ struct BPEModel: Sendable {
     static func byteLevelBytes<Text: StringProtocol>(_ token: Text) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(token.utf8.count)
+        let table = scalarToByte
         for scalar in token.unicodeScalars {
             let v = Int(scalar.value)
-            guard v < scalarToByte.count, scalarToByte[v] >= 0 else { return nil }
-            out.append(UInt8(scalarToByte[v]))
+            guard v < table.count, table[v] >= 0 else { return nil }
+            out.append(UInt8(table[v]))
         }
         return out
     }
