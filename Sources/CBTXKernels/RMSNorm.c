@@ -1,6 +1,6 @@
 // RMSNorm forward and input-gradient rows, 8 lanes per step; see RMSNorm.swift.
 #include "BTXKernels.h"
-#include "Vector8.h"
+#include "Vectors.h"
 
 INLINE void rmsnorm_forward_body(float *out, float *rstd, const float *inp, const float *weight, long rows, long C,
                                  float eps) {
@@ -10,18 +10,18 @@ INLINE void rmsnorm_forward_body(float *out, float *rstd, const float *inp, cons
         // Σ x²: float partials over blocks of 1024, then double (as VectorMath.sumOfSquares).
         double total = 0;
         long c = 0;
-        const long vectorEnd = C & ~7L;
+        const long vectorEnd = C & ~(long)(VL - 1);
         while (c < vectorEnd) {
             const long end = c + 1024 < vectorEnd ? c + 1024 : vectorEnd;
-            v8 acc = splat(0);
-            for (; c < end; c += 8) { v8 v = vload(x + c); acc += v * v; }
-            total += hsum(acc);
+            vf acc = splat(0);
+            for (; c < end; c += VL) { vf v = vload(x + c); acc += v * v; }
+            total += hsum8(acc);
         }
         for (; c < C; c++) total += x[c] * x[c];
         const float r = 1 / sqrtf((float)(total / (double)C) + eps);
         rstd[n] = r;
-        const v8 vr = splat(r);
-        for (c = 0; c + 8 <= C; c += 8) vstore(y + c, vload(x + c) * vr * vload(weight + c));
+        const vf vr = splat(r);
+        for (c = 0; c + VL <= C; c += VL) vstore(y + c, vload(x + c) * vr * vload(weight + c));
         for (; c < C; c++) y[c] = x[c] * r * weight[c];
     }
 }
@@ -33,14 +33,14 @@ INLINE void rmsnorm_backward_body(float *dinp, const float *dout, const float *i
         const float *x = inp + n * C, *dy = dout + n * C;
         float *dx = dinp + n * C;
         const float r = rstd[n];
-        v8 acc = splat(0);
+        vf acc = splat(0);
         long c = 0;
-        for (; c + 8 <= C; c += 8) acc += vload(dy + c) * vload(weight + c) * vload(x + c);
-        float s = hsum(acc);
+        for (; c + VL <= C; c += VL) acc += vload(dy + c) * vload(weight + c) * vload(x + c);
+        float s = hsum8(acc);
         for (; c < C; c++) s += dy[c] * weight[c] * x[c];
         const float m = s * r * r / (float)C;
-        const v8 vm = splat(m), vr = splat(r);
-        for (c = 0; c + 8 <= C; c += 8)
+        const vf vm = splat(m), vr = splat(r);
+        for (c = 0; c + VL <= C; c += VL)
             vstore(dx + c, vload(dx + c) + (vload(dy + c) * vload(weight + c) - vload(x + c) * vm) * vr);
         for (; c < C; c++) dx[c] += (dy[c] * weight[c] - x[c] * m) * r;
     }

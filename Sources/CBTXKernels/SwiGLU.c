@@ -1,14 +1,14 @@
 // SwiGLU (Llama's MLP gate) forward and backward on rows, 8 lanes per step; see SwiGLU.swift.
 #include "BTXKernels.h"
-#include "Vector8.h"
+#include "Vectors.h"
 
 INLINE void swiglu_forward_body(float *out, const float *gate, const float *up, long rows, long I, long ld) {
     for (long n = 0; n < rows; n++) {
         const float *g = gate + n * ld, *u = up + n * ld;
         float *y = out + n * I;
         long i = 0;
-        for (; i + 8 <= I; i += 8) {
-            v8 x = vload(g + i);
+        for (; i + VL <= I; i += VL) {
+            vf x = vload(g + i);
             vstore(y + i, x * vsigmoid(x) * vload(u + i));
         }
         for (; i < I; i++) y[i] = g[i] / (1 + sexp(-g[i])) * u[i];
@@ -22,8 +22,8 @@ INLINE void swiglu_backward_body(float *dgate, float *dup, const float *dout, co
         const float *g = gate + n * ld, *u = up + n * ld, *dy = dout + n * I;
         float *dg = dgate + n * ld, *du = dup + n * ld;
         long i = 0;
-        for (; i + 8 <= I; i += 8) {
-            v8 x = vload(g + i), s = vsigmoid(x), d = vload(dy + i), upv = vload(u + i);
+        for (; i + VL <= I; i += VL) {
+            vf x = vload(g + i), s = vsigmoid(x), d = vload(dy + i), upv = vload(u + i);
             vstore(dg + i, d * upv * s * (1 + x * (1 - s)));
             vstore(du + i, d * x * s);
         }

@@ -22,7 +22,7 @@ final class AttentionTests: XCTestCase {
     /// An odd head size (columns past the last 8-lane vector run in scalar code).
     let odd = Dims(B: 1, T: 67, H: 3, KVH: 1, D: 20)
     var all: [Dims] { [small, long, d32, d64, odd] }
-    let kernels: [KernelBuild] = [.generic, .best]
+    let kernels = KernelBuild.available
 
     func forward(_ d: Dims, _ q: [Float], _ k: [Float], _ v: [Float], threads: Int = 2,
                  kernel: KernelBuild = .best) -> (out: [Float], lse: [Float]) {
@@ -121,6 +121,27 @@ final class AttentionTests: XCTestCase {
             XCTAssertEqual(one.dq, two.dq)
             XCTAssertEqual(one.dk, two.dk)
             XCTAssertEqual(one.dv, two.dv)
+        }
+    }
+
+    /// The AVX-512 build (16 lanes) computes every output lane by lane in the AVX2 build's order, so
+    /// their bits agree: forward, backward, and cached queries, at every head size the tests use, one
+    /// with columns past the last 16-lane vector (D 40) and query blocks whose padding differs.
+    func testAVX512BuildGivesTheAVX2BuildsBits() throws {
+        try XCTSkipUnless(KernelBuild.best == .avx512, "this CPU has no AVX-512: there is no second build to compare")
+        var cached = d64
+        cached.Tq = 3
+        for d in all + [Dims(B: 1, T: 45, H: 2, KVH: 2, D: 40), cached] {
+            let (q, k, v) = inputs(d)
+            let dout = GradientCheck.randomFloats(d.q, seed: 23)
+            let wide = forward(d, q, k, v, kernel: .avx512), narrow = forward(d, q, k, v, kernel: .avx2)
+            XCTAssertEqual(wide.out, narrow.out, "out, D \(d.D) T \(d.T) Tq \(d.tq)")
+            XCTAssertEqual(wide.lse, narrow.lse, "lse, D \(d.D) T \(d.T) Tq \(d.tq)")
+            guard d.tq == d.T else { continue }
+            let wideGrad = backward(d, dout, q, k, v, kernel: .avx512), narrowGrad = backward(d, dout, q, k, v, kernel: .avx2)
+            XCTAssertEqual(wideGrad.dq, narrowGrad.dq, "dq, D \(d.D) T \(d.T)")
+            XCTAssertEqual(wideGrad.dk, narrowGrad.dk, "dk, D \(d.D) T \(d.T)")
+            XCTAssertEqual(wideGrad.dv, narrowGrad.dv, "dv, D \(d.D) T \(d.T)")
         }
     }
 

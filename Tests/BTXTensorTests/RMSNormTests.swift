@@ -6,7 +6,7 @@ final class RMSNormTests: XCTestCase {
     let N = 3, C = 11  // C not a multiple of 8: exercises the scalar tails
 
     /// Both builds of the C row kernels.
-    let kernels: [KernelBuild] = [.generic, .best]
+    let kernels = KernelBuild.available
 
     func forward(_ x: [Float], _ w: [Float], kernel: KernelBuild = .best) -> [Float] {
         var out = [Float](repeating: 0, count: N * C), rstd = [Float](repeating: 0, count: N)

@@ -1,12 +1,14 @@
 // CBTXKernels: the few hand-vectorised kernels of btxpipe that BLAS cannot serve (blocked, fused
-// attention; the SwiGLU gate; RMSNorm rows; the cross-entropy's softmax). Compiled twice from one body: once for AVX2 + FMA (chosen at run time when the CPU
-// has them: AMD Zen and every AVX-512 Xeon) and once for baseline x86-64 / any other CPU.
+// attention; the SwiGLU gate; RMSNorm rows; the cross-entropy's softmax). Each is compiled from one
+// body for AVX2 + FMA (chosen at run time when the CPU has them: AMD Zen and every AVX-512 Xeon) and
+// for baseline x86-64 / any other CPU; attention also for AVX-512 (16 lanes), where the CPU has it.
 #ifndef BTX_KERNELS_H
 #define BTX_KERNELS_H
 
 // Instruction sets a kernel can be run with (`btx_best_isa` picks the best this CPU runs).
 #define BTX_ISA_GENERIC 0
 #define BTX_ISA_AVX2_FMA 1
+#define BTX_ISA_AVX512 2  // AVX-512 F, VL, BW, DQ (and AVX2 + FMA); kernels without such a build run AVX2
 
 // The best `BTX_ISA_*` this CPU supports (cpuid, at run time).
 int btx_best_isa(void);
