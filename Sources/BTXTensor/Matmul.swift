@@ -4,9 +4,14 @@ import CBLAS
 /// `out[N, OC] = inp[N, C] · weight[OC, C]ᵀ` through `cblas_sgemm`.
 /// With `accumulate` the product is added to `out` instead of replacing it.
 ///
-/// With `threads > 1` the rows are split into one block per thread, each a single-threaded sgemm
-/// (see `BLASRuntime.useCallerThreadOnly`). Each output element is the same dot product in the same
-/// order whatever the split, so the result does not depend on the thread count.
+/// With `threads > 1` the product is split into one block per thread, each a single-threaded sgemm
+/// (see `BLASRuntime.useCallerThreadOnly`): blocks of rows, or of output columns when the weight has
+/// more rows than the input (`OC > N`: a prompt's pass in generation). Each output element is the
+/// same dot product in the same order whatever the split, so the result does not depend on the
+/// thread count.
+/// NOTE: every sgemm packs both of its operands first, so a row block packs the whole weight and a
+/// column block the whole input. For a 6-token prompt through SmolLM2, packing the weights was 4× the
+/// multiplying; split by columns, each thread packs half of them.
 @inline(__always)
 public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer<Float>,
                           _ weight: UnsafePointer<Float>, _ N: Int, _ C: Int, _ OC: Int,
@@ -15,9 +20,16 @@ public func matmulForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
     // inp:    [N, C]
     // weight: [OC, C]
     if N == 1 { return matvecForward(out, inp, weight, C, OC, accumulate: accumulate, threads: threads) }  // a decode step
-    let parts = matmulParts(N, threads, rowWork: C * OC)
-    parallelFor(parts, threads: parts, MatmulForwardBlock(out: out, inp: inp, weight: weight, N: N, C: C, OC: OC,
-                                                          beta: accumulate ? 1 : 0, parts: parts))
+    let beta: Float = accumulate ? 1 : 0
+    let rowParts = matmulParts(N, threads, rowWork: C * OC)
+    let columnParts = OC > N ? matmulParts(OC, threads, rowWork: N * C) : 1
+    if columnParts > 1 && columnParts >= rowParts {
+        parallelFor(columnParts, threads: columnParts, MatmulForwardColumns(out: out, inp: inp, weight: weight, N: N, C: C,
+                                                                            OC: OC, beta: beta, parts: columnParts))
+    } else {
+        parallelFor(rowParts, threads: rowParts, MatmulForwardBlock(out: out, inp: inp, weight: weight, N: N, C: C, OC: OC,
+                                                                    beta: beta, parts: rowParts))
+    }
 }
 
 /// Backward of `matmulForward`: `dweight[OC, C] += doutᵀ · inp` and `dinp[N, C] = dout · weight`
@@ -49,6 +61,18 @@ struct MatmulForwardBlock: ParallelKernel {
     }
 }
 
+/// Block `p` of `parts` of `matmulForward`'s output columns (the weight's rows).
+struct MatmulForwardColumns: ParallelKernel {
+    let out: UnsafeMutablePointer<Float>, inp, weight: UnsafePointer<Float>, N: Int, C: Int, OC: Int, beta: Float, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let columns = blockRange(p, of: parts, count: OC)
+        guard !columns.isEmpty else { return }
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(N), Int32(columns.count), Int32(C),
+                    1, inp, Int32(C), weight + columns.lowerBound * C, Int32(C), beta, out + columns.lowerBound, Int32(OC))
+    }
+}
+
 /// Block `p` of `parts` of `matmulBackward`: a block of `dinp`'s rows, then one of `dweight`'s.
 struct MatmulBackwardBlock: ParallelKernel {
     let dinp: UnsafeMutablePointer<Float>?, dweight: UnsafeMutablePointer<Float>?, dout, inp, weight: UnsafePointer<Float>
@@ -67,7 +91,7 @@ struct MatmulBackwardBlock: ParallelKernel {
     }
 }
 
-/// Blocks to split a product with `rows` output rows of `rowWork` multiply-adds each into: one per
+/// Blocks to split a product with `rows` output rows (or columns) of `rowWork` multiply-adds each into: one per
 /// thread, but none smaller than 32 rows (below that the split costs more than it saves), and none
 /// of OpenBLAS's small-matrix size unless the whole product is.
 /// NOTE: OpenBLAS's AVX-512 (SkylakeX) kernels send products of M·N·K ≤ 100³ to small-matrix

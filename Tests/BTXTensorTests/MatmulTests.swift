@@ -69,6 +69,28 @@ final class MatmulTests: XCTestCase {
         }
     }
 
+    /// A short input against a wide weight (a prompt's pass) is split by output columns over two and
+    /// three threads, ragged last blocks included, and gives one thread's bits; so does accumulating.
+    func testSplittingByColumnsChangesNoBits() {
+        for (N, C, OC) in [(6, 576, 960), (6, 1_536, 576), (40, 128, 2_048), (130, 64, 700)] {
+            XCTAssertEqual(matmulParts(N, 2, rowWork: C * OC), N < 64 ? 1 : 2)
+            XCTAssertEqual(matmulParts(OC, 2, rowWork: N * C), 2, "\(N)×\(C)×\(OC) splits by columns")
+            let x = GradientCheck.randomFloats(N * C, seed: 4), w = GradientCheck.randomFloats(OC * C, seed: 5)
+            let start = GradientCheck.randomFloats(N * OC, seed: 6)
+            func run(_ threads: Int) -> [Float] {
+                var out = [Float](repeating: 0, count: N * OC), sum = start
+                matmulForward(&out, x, w, N, C, OC, threads: threads)
+                matmulForward(&sum, x, w, N, C, OC, accumulate: true, threads: threads)
+                return out + sum
+            }
+            let one = run(1)
+            for threads in [2, 3] {
+                let differing = zip(one, run(threads)).filter { $0 != $1 }.count
+                XCTAssertEqual(differing, 0, "\(N)×\(C)×\(OC) at \(threads) threads: \(differing) elements differ")
+            }
+        }
+    }
+
     /// A split product's every block is above OpenBLAS's small-matrix bound (M·N·K ≤ 100³ takes other
     /// kernels on AVX-512), the short last block included; below it, the product is not split.
     func testNoSplitLeavesABlockOfSmallMatrixSize() {
