@@ -24,7 +24,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
-        // Hand-vectorised C kernels (fused attention), AVX2 + FMA or baseline picked at run time.
+        // Hand-vectorised C kernels (fused attention, SwiGLU, RMSNorm, softmax), AVX-512 (attention), AVX2 + FMA or
+        // baseline, the build picked at run time.
         .target(name: "CBTXKernels"),
         .target(name: "BTXTensor", dependencies: ["CBLAS", "CBTXKernels"], swiftSettings: fastMath),
         .target(name: "BTXModel", dependencies: ["BTXTensor"], swiftSettings: fastMath),

@@ -28,6 +28,14 @@
 
 #define BR 32  // query rows per block
 #define BC 64  // keys per block (a multiple of 16)
+_Static_assert(BR % VL == 0, "a query block padded to whole vectors must fit its BR rows of scratch");
+
+// The AVX-512 build's entry points (Attention512.c), called by Attention.c's.
+void btx_attention_forward_avx512(const btx_attention_shape *s, float *out, float *lse, const float *q,
+                                  const float *k, const float *v, long b, long h, float *scratch);
+void btx_attention_backward_avx512(const btx_attention_shape *s, float *dq, float *dk, float *dv,
+                                   const float *dout, const float *out, const float *lse, const float *q,
+                                   const float *k, const float *v, long b, long g, float *scratch);
 
 /// C[mr × VL·nv] (+)= A·B for one tile: A(i, p) = a[i·ars + p·acs], B(p, ·) = b + p·ldb. Up to 6 rows:
 /// twelve independent accumulators hide the FMA latency (measured ~7% faster than 4 rows).

@@ -19,7 +19,7 @@ final class AttentionTests: XCTestCase {
     /// The head sizes the bench models use, GQA 2:1 and SmolLM2's 9/3, T not a multiple of a block.
     let d32 = Dims(B: 2, T: 97, H: 4, KVH: 2, D: 32)
     let d64 = Dims(B: 1, T: 130, H: 9, KVH: 3, D: 64)
-    /// An odd head size (columns past the last 8-lane vector run in scalar code).
+    /// An odd head size (columns past the last whole vector run in scalar code).
     let odd = Dims(B: 1, T: 67, H: 3, KVH: 1, D: 20)
     var all: [Dims] { [small, long, d32, d64, odd] }
     let kernels = KernelBuild.available

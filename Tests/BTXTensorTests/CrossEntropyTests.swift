@@ -11,7 +11,7 @@ final class CrossEntropyTests: XCTestCase {
         return Double(crossEntropyForward(&losses, &probs, targets, N, V, kernel: kernel))
     }
 
-    /// Both builds of the C softmax (V = 19: two 8-lane vectors and a scalar tail per row).
+    /// Every build of the C softmax this CPU runs (V = 19: two 8-lane vectors and a scalar tail per row).
     func testLossMatchesLogSumExpReference() {
         let logits = GradientCheck.randomFloats(N * V, seed: 30, std: 3)
         var ref = 0.0

@@ -74,7 +74,7 @@ final class MatmulTests: XCTestCase {
     func testSplittingByColumnsChangesNoBits() {
         for (N, C, OC) in [(6, 576, 960), (6, 1_536, 576), (40, 128, 2_048), (130, 64, 700)] {
             XCTAssertEqual(matmulParts(N, 2, rowWork: C * OC), N < 64 ? 1 : 2)
-            XCTAssertEqual(matmulParts(OC, 2, rowWork: N * C), 2, "\(N)×\(C)×\(OC) splits by columns")
+            XCTAssertEqual(columnParts(N, C, OC, 2), 2, "\(N)×\(C)×\(OC) splits by columns")
             let x = GradientCheck.randomFloats(N * C, seed: 4), w = GradientCheck.randomFloats(OC * C, seed: 5)
             let start = GradientCheck.randomFloats(N * OC, seed: 6)
             func run(_ threads: Int) -> [Float] {
@@ -91,19 +91,20 @@ final class MatmulTests: XCTestCase {
         }
     }
 
-    /// A split product's every block is above OpenBLAS's small-matrix bound (M·N·K ≤ 100³ takes other
-    /// kernels on AVX-512), the short last block included; below it, the product is not split.
+    /// A split product's every block, on the row grid and on the column grid, is above OpenBLAS's
+    /// small-matrix bound (M·N·K ≤ 100³ takes other kernels on AVX-512), the short last block
+    /// included; below it, the product is not split.
     func testNoSplitLeavesABlockOfSmallMatrixSize() {
-        for threads in 1...4 {
+        for (threads, align) in (1...4).flatMap({ t in [24, matmulColumnGrid].map { (t, $0) } }) {
             for rows in stride(from: 1, through: 700, by: 3) {
                 for rowWork in [1_000, 8_000, 20_000, 25_000, 40_000, 65_536, 200_000] {
-                    let parts = matmulParts(rows, threads, rowWork: rowWork)
+                    let parts = matmulParts(rows, threads, rowWork: rowWork, align: align)
                     XCTAssertTrue((1...max(1, threads)).contains(parts))
                     guard parts > 1 else { continue }
                     for p in 0..<parts {
-                        let n = blockRange(p, of: parts, count: rows).count
+                        let n = blockRange(p, of: parts, count: rows, align: align).count
                         XCTAssertTrue(n == 0 || n * rowWork > openBLASSmallProduct,
-                                      "\(rows) rows × \(rowWork), \(parts) parts: a block of \(n) rows")
+                                      "\(rows) rows × \(rowWork), \(parts) parts on a \(align) grid: a block of \(n) rows")
                     }
                 }
             }

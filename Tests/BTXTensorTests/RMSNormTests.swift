@@ -5,7 +5,7 @@ import XCTest
 final class RMSNormTests: XCTestCase {
     let N = 3, C = 11  // C not a multiple of 8: exercises the scalar tails
 
-    /// Both builds of the C row kernels.
+    /// Every build of the C row kernels this CPU runs.
     let kernels = KernelBuild.available
 
     func forward(_ x: [Float], _ w: [Float], kernel: KernelBuild = .best) -> [Float] {

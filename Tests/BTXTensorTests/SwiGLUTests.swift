@@ -5,7 +5,7 @@ import XCTest
 final class SwiGLUTests: XCTestCase {
     let N = 3, I = 13
 
-    /// Both builds of the C kernel (I = 13: one 8-lane vector and a scalar tail per row).
+    /// Every build of the C kernel this CPU runs (I = 13: one 8-lane vector and a scalar tail per row).
     let kernels = KernelBuild.available
 
     func forward(_ g: [Float], _ u: [Float], kernel: KernelBuild = .best) -> [Float] {
