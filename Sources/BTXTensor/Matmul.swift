@@ -43,7 +43,8 @@ func columnParts(_ N: Int, _ C: Int, _ OC: Int, _ threads: Int) -> Int? {
 }
 
 /// Column blocks start on multiples of 48 floats: whole micro-kernel widths (16 on AVX-512, 8 and 24
-/// on AVX2) and whole cache lines where rows start on one (then two threads never share a line).
+/// on AVX2; a multiple of `blockRowGrid`) and whole cache lines where rows start on one (then two
+/// threads never share a line).
 let matmulColumnGrid = 48
 
 /// Backward of `matmulForward`: `dweight[OC, C] += doutᵀ · inp` and `dinp[N, C] = dout · weight`
@@ -113,7 +114,7 @@ struct MatmulBackwardBlock: ParallelKernel {
 /// split that crossed that bound would make results depend on the thread count; this way every
 /// product runs through the same kernel at 1, 2 or 3 threads, on every CPU.
 @inline(__always)
-func matmulParts(_ rows: Int, _ threads: Int, rowWork: Int, align: Int = 24) -> Int {
+func matmulParts(_ rows: Int, _ threads: Int, rowWork: Int, align: Int = blockRowGrid) -> Int {
     var parts = max(1, min(threads, rows / 32))
     while parts > 1 && smallestBlock(rows, of: parts, align: align) * rowWork <= openBLASSmallProduct { parts -= 1 }
     return parts
@@ -122,7 +123,7 @@ func matmulParts(_ rows: Int, _ threads: Int, rowWork: Int, align: Int = 24) -> 
 /// The fewest rows any non-empty block of `blockRange(_, of: parts, count: rows, align: align)` gets
 /// (its blocks are rounded up to the grid, so the last one can be much shorter than `rows / parts`).
 @inline(__always)
-func smallestBlock(_ rows: Int, of parts: Int, align: Int = 24) -> Int {
+func smallestBlock(_ rows: Int, of parts: Int, align: Int = blockRowGrid) -> Int {
     var smallest = rows
     for p in 0..<parts {
         let n = blockRange(p, of: parts, count: rows, align: align).count

@@ -55,14 +55,17 @@ struct ClosureKernel: ParallelKernel {
     func callAsFunction(_ i: Int) { body(i) }
 }
 
+/// The grid `blockRange` puts block boundaries on unless told otherwise.
+///
+/// NOTE: 24 keeps sgemm bitwise independent of the split: OpenBLAS computes the last rows of a
+/// row-major product (its column-major "N" tail, 12 wide for the Haswell/Zen kernels, 4 or 8 for
+/// others) with a different micro-kernel, so a block boundary off that grid changes bits.
+public let blockRowGrid = 24
+
 /// Splits `0..<count` into `parts` contiguous ranges (the last one shorter), each a multiple of
 /// `align` long, for kernels that give each thread a block of rows.
-///
-/// NOTE: the default 24 keeps sgemm bitwise independent of the split: OpenBLAS computes the last
-/// rows of a row-major product (its column-major "N" tail, 12 wide for the Haswell/Zen kernels, 4
-/// or 8 for others) with a different micro-kernel, so a block boundary off that grid changes bits.
 @inline(__always)
-public func blockRange(_ part: Int, of parts: Int, count: Int, align: Int = 24) -> Range<Int> {
+public func blockRange(_ part: Int, of parts: Int, count: Int, align: Int = blockRowGrid) -> Range<Int> {
     let chunk = ((count + parts - 1) / parts + align - 1) / align * align
     return min(count, part * chunk)..<min(count, (part + 1) * chunk)
 }

@@ -95,7 +95,7 @@ final class MatmulTests: XCTestCase {
     /// small-matrix bound (M·N·K ≤ 100³ takes other kernels on AVX-512), the short last block
     /// included; below it, the product is not split.
     func testNoSplitLeavesABlockOfSmallMatrixSize() {
-        for (threads, align) in (1...4).flatMap({ t in [24, matmulColumnGrid].map { (t, $0) } }) {
+        for (threads, align) in (1...4).flatMap({ t in [blockRowGrid, matmulColumnGrid].map { (t, $0) } }) {
             for rows in stride(from: 1, through: 700, by: 3) {
                 for rowWork in [1_000, 8_000, 20_000, 25_000, 40_000, 65_536, 200_000] {
                     let parts = matmulParts(rows, threads, rowWork: rowWork, align: align)
